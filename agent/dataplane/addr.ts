@@ -1,0 +1,42 @@
+// IP and MAC addresses in the byte layouts of the ABI: an address is 16
+// bytes, IPv4 in the first four and the rest zero (bpf/include/xdpvs.h).
+import ipaddr from 'ipaddr.js';
+import { Family } from './abi';
+
+export type AddrFamily = typeof Family.XDPVS_AF_INET | typeof Family.XDPVS_AF_INET6;
+
+export interface AddrBytes {
+  family: AddrFamily;
+  bytes: Buffer;
+}
+
+/** Parses an IPv4 or IPv6 address; throws naming `what` when it is not one. */
+export function parseAddr(text: string, what = 'address'): AddrBytes {
+  if (!ipaddr.isValid(text)) throw new Error(`${what}: "${text}" is not an IPv4 or IPv6 address`);
+  const ip = ipaddr.parse(text);
+  const bytes = Buffer.alloc(16);
+  if (ip.kind() === 'ipv4') {
+    Buffer.from(ip.toByteArray()).copy(bytes, 0);
+    return { family: Family.XDPVS_AF_INET, bytes };
+  }
+  Buffer.from(ip.toByteArray()).copy(bytes, 0);
+  return { family: Family.XDPVS_AF_INET6, bytes };
+}
+
+export function formatAddr(bytes: Buffer, family: number): string {
+  if (family === Family.XDPVS_AF_INET) return ipaddr.fromByteArray([...bytes.subarray(0, 4)]).toString();
+  return ipaddr.fromByteArray([...bytes.subarray(0, 16)]).toString();
+}
+
+/** "aa:bb:cc:dd:ee:ff" (or with '-') -> 6 bytes. */
+export function parseMac(text: string, what = 'MAC address'): Buffer {
+  const parts = text.split(/[:-]/);
+  if (parts.length !== 6 || !parts.every((p) => /^[0-9a-fA-F]{1,2}$/.test(p))) {
+    throw new Error(`${what}: "${text}" is not a MAC address like 02:00:00:00:00:01`);
+  }
+  return Buffer.from(parts.map((p) => parseInt(p, 16)));
+}
+
+export function formatMac(bytes: Buffer): string {
+  return [...bytes.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}

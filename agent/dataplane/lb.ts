@@ -1,0 +1,306 @@
+// The director program's maps, typed: load (or re-adopt pinned maps), check
+// every map's key and value size against the ABI, and read and write entries
+// through the codecs of abi.ts.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  BpfObject,
+  BpfMap,
+  BpfProgram,
+  createMap,
+  mapById,
+  MapFlags,
+  MapType,
+} from '../../native/index';
+import {
+  DECAP_MAPS,
+  DecapReason,
+  DecapKey,
+  FlowKey,
+  FlowState,
+  LB_MAPS,
+  LbSettings,
+  RealDef,
+  Reason,
+  TrafficStats,
+  VerdictStats,
+  VipKey,
+  VipMeta,
+  type DecapKeyValue,
+  type FlowKeyValue,
+  type FlowStateValue,
+  type LbSettingsValue,
+  type RealDefValue,
+  type TrafficStatsValue,
+  type VerdictStatsValue,
+  type VipKeyValue,
+  type VipMetaValue,
+} from './abi';
+import type { StructCodec } from './codec';
+
+export const BPF_BUILD_DIR = path.join(__dirname, '..', '..', '..', 'bpf', 'build');
+export const LB_OBJECT = path.join(BPF_BUILD_DIR, 'lb.bpf.o');
+export const DECAP_OBJECT = path.join(BPF_BUILD_DIR, 'decap.bpf.o');
+
+export interface LoadOptions {
+  objectPath?: string;
+  /** size of the flow table (LRU); default XDPVS_MAX_FLOWS */
+  maxFlows?: number;
+  /** bpffs directory: maps found there are re-used, new ones are pinned there */
+  pinDir?: string;
+}
+
+function u32key(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}
+
+/** Fails when a map's key or value size differs from the ABI. */
+function checkSizes(obj: BpfObject, sizes: Record<string, { keySize: number; valueSize: number }>): void {
+  for (const [name, want] of Object.entries(sizes)) {
+    const m = obj.map(name);
+    if (m.keySize !== want.keySize || m.valueSize !== want.valueSize) {
+      throw new Error(
+        `map ${name} in ${obj.path}: key/value ${m.keySize}/${m.valueSize} bytes, ` +
+          `agent/dataplane/abi.ts expects ${want.keySize}/${want.valueSize}: rebuild bpf/ and agent/ together`,
+      );
+    }
+  }
+}
+
+function sumStats<T extends Record<string, bigint>>(codec: StructCodec<never>, perCpu: Buffer[] | undefined): T {
+  const total: Record<string, bigint> = {};
+  for (const name of Object.keys(codec.fields)) total[name] = 0n;
+  for (const buf of perCpu ?? []) {
+    const v = codec.decode(buf) as Record<string, bigint>;
+    for (const name of Object.keys(total)) total[name] = (total[name] ?? 0n) + (v[name] ?? 0n);
+  }
+  return total as T;
+}
+
+function openObject(objectPath: string, mapNames: string[], pinDir: string | undefined): BpfObject {
+  const obj = BpfObject.open(objectPath);
+  if (pinDir) {
+    fs.mkdirSync(pinDir, { recursive: true });
+    for (const name of mapNames) obj.setPinPath(name, path.join(pinDir, name));
+  }
+  return obj;
+}
+
+export class LbDataplane {
+  readonly program: BpfProgram;
+  private readonly maps: Record<keyof typeof LB_MAPS, BpfMap>;
+  /** the inner table maps this process opened or created, by VIP id */
+  private readonly tableMaps = new Map<number, BpfMap>();
+
+  private constructor(private readonly obj: BpfObject) {
+    this.program = obj.program('xdpvs_lb');
+    const maps = {} as Record<keyof typeof LB_MAPS, BpfMap>;
+    for (const name of Object.keys(LB_MAPS) as (keyof typeof LB_MAPS)[]) maps[name] = obj.map(name);
+    this.maps = maps;
+  }
+
+  static load(opts: LoadOptions = {}): LbDataplane {
+    const obj = openObject(opts.objectPath ?? LB_OBJECT, Object.keys(LB_MAPS), opts.pinDir);
+    try {
+      if (opts.maxFlows !== undefined) obj.setMaxEntries('flows', opts.maxFlows);
+      obj.load();
+      checkSizes(obj, LB_MAPS);
+      return new LbDataplane(obj);
+    } catch (err) {
+      obj.close();
+      throw err;
+    }
+  }
+
+  setVip(key: VipKeyValue, meta: VipMetaValue): void {
+    this.maps.vips.update(VipKey.encode(key), VipMeta.encode(meta));
+  }
+
+  deleteVip(key: VipKeyValue): boolean {
+    return this.maps.vips.delete(VipKey.encode(key));
+  }
+
+  *vips(): Generator<[VipKeyValue, VipMetaValue]> {
+    for (const k of this.maps.vips.keys()) {
+      const v = this.maps.vips.lookup(k);
+      if (v) yield [VipKey.decode(k), VipMeta.decode(v)];
+    }
+  }
+
+  setReal(id: number, real: RealDefValue): void {
+    if (id === 0) throw new RangeError('real id 0 means "no real" and cannot be written');
+    this.maps.reals.update(u32key(id), RealDef.encode(real));
+  }
+
+  real(id: number): RealDefValue | undefined {
+    const v = this.maps.reals.lookup(u32key(id));
+    return v ? RealDef.decode(v) : undefined;
+  }
+
+  /**
+   * Writes a VIP's table (Maglev ring or rr sequence). A table of the same
+   * length is updated in place, only the slots that differ; another length
+   * gets a new inner map, swapped in with one update of `tables`.
+   */
+  setTable(vipId: number, realIds: ArrayLike<number>): void {
+    if (realIds.length === 0) throw new RangeError(`table of VIP id ${vipId} is empty: delete it instead`);
+    const current = this.tableMap(vipId);
+    if (current && current.maxEntries === realIds.length) {
+      for (let i = 0; i < realIds.length; i++) {
+        const key = u32key(i);
+        const old = current.lookup(key);
+        if (!old || old.readUInt32LE(0) !== realIds[i]) current.update(key, u32key(realIds[i] ?? 0));
+      }
+      return;
+    }
+    const inner = createMap({
+      type: MapType.ARRAY,
+      name: `table${vipId}`,
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: realIds.length,
+      flags: MapFlags.INNER_MAP,
+    });
+    try {
+      for (let i = 0; i < realIds.length; i++) inner.update(u32key(i), u32key(realIds[i] ?? 0));
+      const fd = Buffer.alloc(4);
+      fd.writeInt32LE(inner.fd);
+      this.maps.tables.update(u32key(vipId), fd);
+    } catch (err) {
+      inner.close();
+      throw err;
+    }
+    current?.close();
+    this.tableMaps.set(vipId, inner);
+  }
+
+  /** The real ids of a VIP's table, or undefined when it has none. */
+  table(vipId: number): number[] | undefined {
+    const m = this.tableMap(vipId);
+    if (!m) return undefined;
+    const out: number[] = [];
+    for (let i = 0; i < m.maxEntries; i++) out.push(m.lookup(u32key(i))?.readUInt32LE(0) ?? 0);
+    return out;
+  }
+
+  deleteTable(vipId: number): void {
+    this.maps.tables.delete(u32key(vipId));
+    this.tableMaps.get(vipId)?.close();
+    this.tableMaps.delete(vipId);
+  }
+
+  private tableMap(vipId: number): BpfMap | undefined {
+    const known = this.tableMaps.get(vipId);
+    if (known) return known;
+    // re-adopted after a restart: the outer map answers the inner map's id
+    const id = this.maps.tables.lookup(u32key(vipId));
+    if (!id) return undefined;
+    const m = mapById(id.readUInt32LE(0));
+    this.tableMaps.set(vipId, m);
+    return m;
+  }
+
+  setSettings(s: LbSettingsValue): void {
+    this.maps.settings.update(u32key(0), LbSettings.encode(s));
+  }
+
+  /** Lets reals name this interface as their egress (XDP_REDIRECT). */
+  addTxPort(ifindex: number): void {
+    this.maps.txports.update(u32key(ifindex), u32key(ifindex));
+  }
+
+  resetCursor(vipId: number): void {
+    this.maps.cursors.update(u32key(vipId), u32key(0));
+  }
+
+  vipStats(vipId: number): TrafficStatsValue {
+    return sumStats(TrafficStats as unknown as StructCodec<never>, this.maps.vipstats.lookupPerCpu(u32key(vipId)));
+  }
+
+  realStats(realId: number): TrafficStatsValue {
+    return sumStats(TrafficStats as unknown as StructCodec<never>, this.maps.realstats.lookupPerCpu(u32key(realId)));
+  }
+
+  /** Verdict counters summed over CPUs, indexed by enum xdpvs_reason. */
+  verdicts(): VerdictStatsValue[] {
+    const out: VerdictStatsValue[] = [];
+    for (let r = 0; r < Reason.XDPVS_R_MAX; r++) {
+      out.push(sumStats(VerdictStats as unknown as StructCodec<never>, this.maps.verdicts.lookupPerCpu(u32key(r))));
+    }
+    return out;
+  }
+
+  flow(key: FlowKeyValue): FlowStateValue | undefined {
+    const v = this.maps.flows.lookup(FlowKey.encode(key));
+    return v ? FlowState.decode(v) : undefined;
+  }
+
+  *flows(): Generator<[FlowKeyValue, FlowStateValue]> {
+    for (const k of this.maps.flows.keys()) {
+      const v = this.maps.flows.lookup(k);
+      if (v) yield [FlowKey.decode(k), FlowState.decode(v)];
+    }
+  }
+
+  /** Writes a flow entry (e.g. state synced from another director). */
+  setFlow(key: FlowKeyValue, state: FlowStateValue): void {
+    this.maps.flows.update(FlowKey.encode(key), FlowState.encode(state));
+  }
+
+  deleteFlow(key: FlowKeyValue): boolean {
+    return this.maps.flows.delete(FlowKey.encode(key));
+  }
+
+  close(): void {
+    for (const m of this.tableMaps.values()) m.close();
+    this.tableMaps.clear();
+    this.obj.close();
+  }
+}
+
+export class DecapDataplane {
+  readonly program: BpfProgram;
+  private readonly addrs: BpfMap;
+  private readonly stats: BpfMap;
+
+  private constructor(private readonly obj: BpfObject) {
+    this.program = obj.program('xdpvs_decap');
+    this.addrs = obj.map('decapaddrs');
+    this.stats = obj.map('decapstats');
+  }
+
+  static load(opts: { objectPath?: string; pinDir?: string } = {}): DecapDataplane {
+    const obj = openObject(opts.objectPath ?? DECAP_OBJECT, Object.keys(DECAP_MAPS), opts.pinDir);
+    try {
+      obj.load();
+      checkSizes(obj, DECAP_MAPS);
+      return new DecapDataplane(obj);
+    } catch (err) {
+      obj.close();
+      throw err;
+    }
+  }
+
+  addAddress(key: DecapKeyValue): void {
+    this.addrs.update(DecapKey.encode(key), u32key(1));
+  }
+
+  deleteAddress(key: DecapKeyValue): boolean {
+    return this.addrs.delete(DecapKey.encode(key));
+  }
+
+  /** Counters summed over CPUs, indexed by enum decap_reason. */
+  counters(): VerdictStatsValue[] {
+    const out: VerdictStatsValue[] = [];
+    for (let r = 0; r < DecapReason.DECAP_R_MAX; r++) {
+      out.push(sumStats(VerdictStats as unknown as StructCodec<never>, this.stats.lookupPerCpu(u32key(r))));
+    }
+    return out;
+  }
+
+  close(): void {
+    this.obj.close();
+  }
+}

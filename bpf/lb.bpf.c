@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+/*
+ * xdpvs director: parse -> find VIP -> find or choose real -> forward -> count.
+ * Non-VIP traffic (ARP, VRRP, SSH, health-check replies) passes to the kernel.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "include/xdpvs.h"
+#include "maps.h"
+#include "parse.h"
+#include "lookup.h"
+#include "encap.h"
+
+static __always_inline void count_traffic(void *map, __u32 id, __u64 bytes, int is_new)
+{
+	struct traffic_stats *st = bpf_map_lookup_elem(map, &id);
+
+	if (!st)
+		return;
+	st->packets++;
+	st->bytes += bytes;
+	st->new_flows += is_new;
+}
+
+/* The one exit: every packet is counted under the reason for its verdict. */
+static __always_inline int record(int action, __u32 reason, __u64 bytes)
+{
+	struct verdict_stats *st = bpf_map_lookup_elem(&verdicts, &reason);
+
+	if (st) {
+		st->packets++;
+		st->bytes += bytes;
+	}
+	return action;
+}
+
+static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt,
+				   const struct real_def *real, __u32 hash, __u32 *reason)
+{
+	const __u32 zero = 0;
+	struct lb_settings *cfg;
+	int err;
+
+	if (real->method == XDPVS_FWD_DR) {
+		*reason = XDPVS_R_FWD_DR;
+		err = rewrite_dr(ctx, real);
+	} else {
+		*reason = XDPVS_R_FWD_TUN;
+		cfg = bpf_map_lookup_elem(&settings, &zero);
+		if (!cfg) {
+			*reason = XDPVS_R_DROP_CONFIG;
+			return XDP_DROP;
+		}
+		if (real->family == XDPVS_AF_INET) {
+			if (!cfg->tun_src4)
+				goto no_source;
+			err = encap_ipv4(ctx, pkt, real, cfg);
+		} else {
+			if (!(cfg->tun_src6[0] | cfg->tun_src6[1] |
+			      cfg->tun_src6[2] | cfg->tun_src6[3]))
+				goto no_source;
+			err = encap_ipv6(ctx, pkt, real, cfg, hash);
+		}
+	}
+	if (err) {
+		*reason = XDPVS_R_DROP_ENCAP;
+		return XDP_DROP;
+	}
+	if (!real->ifindex)
+		return XDP_TX;
+	return bpf_redirect_map(&txports, real->ifindex, XDP_DROP);
+
+no_source:
+	/* no outer source address configured for this family */
+	*reason = XDPVS_R_DROP_CONFIG;
+	return XDP_DROP;
+}
+
+SEC("xdp")
+int xdpvs_lb(struct xdp_md *ctx)
+{
+	__u64 bytes = ctx->data_end - ctx->data;
+	struct packet pkt = {};
+	struct vip_key vk = {};
+	struct vip_meta *vip;
+	struct real_def *real;
+	__u32 real_id, hash, reason;
+	int action, is_new = 0;
+
+	action = parse_packet(ctx, &pkt);
+	if (action != LB_CONTINUE)
+		return record(action, pkt.reason, bytes);
+
+	vip = find_vip(&pkt, &vk);
+	if (!vip) {
+		if (pkt.icmp)
+			return record(XDP_PASS, XDPVS_R_PASS_ICMP, bytes);
+		if (pkt.frag == FRAG_LATER)
+			return record(XDP_PASS, XDPVS_R_PASS_FRAGMENT, bytes);
+		return record(XDP_PASS, XDPVS_R_PASS_NOT_VIP, bytes);
+	}
+	if (pkt.frag != FRAG_NONE)
+		return record(XDP_DROP, XDPVS_R_DROP_FRAGMENT, bytes);
+
+	hash = flow_hash(&pkt, vip->sched);
+	real_id = choose_real(vip, &vk, &pkt, hash, &is_new);
+	real = active_real(real_id);
+	if (!real)
+		return record(XDP_DROP, XDPVS_R_DROP_NO_REAL, bytes);
+
+	action = forward(ctx, &pkt, real, hash, &reason);
+	if (action != XDP_DROP) {
+		count_traffic(&vipstats, vip->id, bytes, is_new);
+		count_traffic(&realstats, real_id, bytes, is_new);
+	}
+	return record(action, reason, bytes);
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Lookups: which VIP a flow belongs to, and which real serves it, from the
+ * flow table (connection, then persistence entry) or the VIP's table.
+ */
+#ifndef XDPVS_LOOKUP_H
+#define XDPVS_LOOKUP_H
+
+#include "maps.h"
+#include "parse.h"
+#include "hash.h"
+
+/* Flow and persistence entries are refreshed at most this often. */
+#define FLOW_REFRESH_NS 1000000000ULL
+#define NSEC_PER_SEC 1000000000ULL
+
+/* {addr, port, proto}, then {addr, 0, proto} for an all-port VIP. */
+static __always_inline struct vip_meta *find_vip(struct packet *pkt,
+						 struct vip_key *vk)
+{
+	struct vip_meta *vip;
+
+	__builtin_memcpy(vk->addr, pkt->key.dst, sizeof(vk->addr));
+	vk->family = pkt->key.family;
+	vk->proto = pkt->key.proto;
+	vk->port = pkt->key.dport;
+	if (pkt->frag != FRAG_LATER) {
+		vip = bpf_map_lookup_elem(&vips, vk);
+		if (vip)
+			return vip;
+	}
+	vk->port = 0;
+	return bpf_map_lookup_elem(&vips, vk);
+}
+
+/* The hash each scheduler indexes its ring with; README "Flow hash". */
+static __always_inline __u32 flow_hash(const struct packet *pkt, __u32 sched)
+{
+	__u32 words[10];
+
+	if (sched == XDPVS_SCHED_SH)
+		return jhash_4words(pkt->key.src, XDPVS_HASH_SEED);
+	if (sched == XDPVS_SCHED_DH)
+		return jhash_4words(pkt->key.dst, XDPVS_HASH_SEED);
+	__builtin_memcpy(words, pkt->key.src, 16);
+	__builtin_memcpy(words + 4, pkt->key.dst, 16);
+	words[8] = ((__u32)bpf_ntohs(pkt->key.sport) << 16) | bpf_ntohs(pkt->key.dport);
+	words[9] = pkt->key.proto;
+	return jhash_10words(words, XDPVS_HASH_SEED);
+}
+
+static __always_inline struct real_def *active_real(__u32 real_id)
+{
+	struct real_def *real;
+
+	if (!real_id)
+		return NULL;
+	real = bpf_map_lookup_elem(&reals, &real_id);
+	if (!real || !(real->flags & XDPVS_REAL_ACTIVE))
+		return NULL;
+	return real;
+}
+
+/* A new flow: the VIP's table at the hashed slot, or the next rr slot. */
+static __always_inline __u32 schedule(const struct vip_meta *vip, __u32 hash)
+{
+	__u32 id = vip->id, size = vip->table_size, idx, *cursor, *real_id;
+	void *table;
+
+	if (!size)
+		return 0;
+	table = bpf_map_lookup_elem(&tables, &id);
+	if (!table)
+		return 0;
+	if (vip->sched == XDPVS_SCHED_RR) {
+		cursor = bpf_map_lookup_elem(&cursors, &id);
+		if (!cursor)
+			return 0;
+		idx = *cursor % size;
+		*cursor = idx + 1;
+	} else {
+		idx = hash % size;
+	}
+	real_id = bpf_map_lookup_elem(table, &idx);
+	return real_id ? *real_id : 0;
+}
+
+/*
+ * A still-valid entry's real, refreshing last_seen at most once a second
+ * (*refreshed then set); 0 when there is none, it expired (timeout_ns > 0)
+ * or its real is no longer active.
+ */
+static __always_inline __u32 flow_real(struct flow_key *fk, __u64 now,
+				       __u64 timeout_ns, int *refreshed)
+{
+	struct flow_state *st = bpf_map_lookup_elem(&flows, fk);
+
+	if (!st)
+		return 0;
+	if (timeout_ns && now - st->last_seen > timeout_ns)
+		return 0;
+	if (!active_real(st->real_id))
+		return 0;
+	if (now - st->last_seen > FLOW_REFRESH_NS) {
+		st->last_seen = now;
+		*refreshed = 1;
+	}
+	return st->real_id;
+}
+
+static __always_inline void flow_store(struct flow_key *fk, __u32 real_id, __u64 now)
+{
+	struct flow_state st = { .real_id = real_id, .last_seen = now };
+
+	bpf_map_update_elem(&flows, fk, &st, BPF_ANY);
+}
+
+/* The client-address key a persistent VIP's clients stick by. */
+static __always_inline void persist_key(struct flow_key *pk, const struct packet *pkt,
+					const struct vip_key *vk)
+{
+	__builtin_memcpy(pk->src, pkt->key.src, sizeof(pk->src));
+	__builtin_memcpy(pk->dst, vk->addr, sizeof(pk->dst));
+	pk->sport = 0;
+	pk->dport = vk->port;
+	pk->proto = vk->proto;
+	pk->family = vk->family;
+	pk->kind = XDPVS_FLOW_PERSIST;
+	pk->pad = 0;
+}
+
+/*
+ * The real for this packet: its connection entry; else, on a persistent
+ * VIP, the client's persistence entry; else the scheduler. A live
+ * connection keeps its client's persistence entry alive, as IPVS keeps a
+ * template while it controls connections. ICMP errors are steered but never
+ * create entries. Sets *is_new when a connection entry was created.
+ * Returns 0 when there is no usable real.
+ */
+static __always_inline __u32 choose_real(const struct vip_meta *vip,
+					 const struct vip_key *vk,
+					 struct packet *pkt, __u32 hash, int *is_new)
+{
+	int persist = vip->flags & XDPVS_VIP_PERSIST;
+	__u64 timeout = vip->persist_timeout * NSEC_PER_SEC;
+	__u64 now = bpf_ktime_get_ns();
+	struct flow_key pk = {};
+	int refreshed = 0;
+	__u32 real_id;
+
+	if (persist)
+		persist_key(&pk, pkt, vk);
+	pkt->key.kind = XDPVS_FLOW_CONN;
+	real_id = flow_real(&pkt->key, now, 0, &refreshed);
+	if (real_id) {
+		if (persist && refreshed)
+			flow_store(&pk, real_id, now);
+		return real_id;
+	}
+
+	if (persist)
+		real_id = flow_real(&pk, now, timeout, &refreshed);
+	if (!real_id) {
+		real_id = schedule(vip, hash);
+		if (!active_real(real_id))
+			return 0;
+		if (persist && !pkt->icmp)
+			flow_store(&pk, real_id, now);
+	}
+	if (!pkt->icmp) {
+		flow_store(&pkt->key, real_id, now);
+		*is_new = 1;
+	}
+	return real_id;
+}
+
+#endif /* XDPVS_LOOKUP_H */

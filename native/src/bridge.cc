@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: MIT
+//
+// A generic N-API bridge to the system libbpf: objects, programs, maps by raw
+// bytes, bpffs pins, XDP attach, BPF_PROG_TEST_RUN, BTF struct layouts.
+// It knows nothing about load balancing. Calls that can fail return a
+// negative errno (or a value / object on success); native/index.ts turns the
+// negative number into a BpfError naming the operation and the object.
+
+#include <napi.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <net/if.h>
+#include <linux/if_link.h>
+#include <string>
+#include <unistd.h>
+
+namespace {
+
+// libbpf's messages of the current load (verifier log included), so that a
+// failed load can say why. Capped: the verifier log can be megabytes.
+std::string g_log;
+const size_t kLogCap = 64 * 1024;
+
+int CaptureLog(enum libbpf_print_level level, const char *fmt, va_list args) {
+  if (level == LIBBPF_DEBUG) return 0;
+  char line[1024];
+  int n = vsnprintf(line, sizeof(line), fmt, args);
+  if (n > 0 && g_log.size() < kLogCap) g_log.append(line);
+  return n;
+}
+
+Napi::Value Errno(Napi::Env env, int err) {
+  return Napi::Number::New(env, err < 0 ? err : -err);
+}
+
+// The result of a libbpf call that returns -errno or >= 0.
+Napi::Value Result(Napi::Env env, long ret) {
+  if (ret < 0) return Errno(env, errno ? -errno : static_cast<int>(ret));
+  return Napi::Number::New(env, static_cast<double>(ret));
+}
+
+Napi::Buffer<uint8_t> Copy(Napi::Env env, const void *p, size_t n) {
+  return Napi::Buffer<uint8_t>::Copy(env, static_cast<const uint8_t *>(p), n);
+}
+
+class BpfObject : public Napi::ObjectWrap<BpfObject> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "BpfObject",
+                       {
+                           InstanceMethod("maps", &BpfObject::Maps),
+                           InstanceMethod("programs", &BpfObject::Programs),
+                           InstanceMethod("setMaxEntries", &BpfObject::SetMaxEntries),
+                           InstanceMethod("setInitialValue", &BpfObject::SetInitialValue),
+                           InstanceMethod("setPinPath", &BpfObject::SetPinPath),
+                           InstanceMethod("reuseMapFd", &BpfObject::ReuseMapFd),
+                           InstanceMethod("load", &BpfObject::Load),
+                           InstanceMethod("log", &BpfObject::Log),
+                           InstanceMethod("close", &BpfObject::Close),
+                       });
+  }
+
+  // new BpfObject(path): opens (does not load) an ELF object.
+  explicit BpfObject(const Napi::CallbackInfo &info) : Napi::ObjectWrap<BpfObject>(info) {
+    std::string path = info[0].As<Napi::String>();
+    errno = 0;
+    obj_ = bpf_object__open_file(path.c_str(), nullptr);
+    if (!obj_) {
+      open_err_ = errno ? -errno : -EINVAL;
+      obj_ = nullptr;
+    }
+  }
+
+  ~BpfObject() override { Release(); }
+
+  int open_err() const { return open_err_; }
+
+ private:
+  void Release() {
+    if (obj_) bpf_object__close(obj_);
+    obj_ = nullptr;
+  }
+
+  bpf_map *FindMap(const Napi::Value &name) {
+    if (!obj_) return nullptr;
+    std::string n = name.As<Napi::String>();
+    return bpf_object__find_map_by_name(obj_, n.c_str());
+  }
+
+  Napi::Value Maps(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env);
+    if (!obj_) return out;
+    bpf_map *map;
+    uint32_t i = 0;
+    bpf_object__for_each_map(map, obj_) {
+      Napi::Object m = Napi::Object::New(env);
+      m.Set("name", bpf_map__name(map));
+      m.Set("type", static_cast<double>(bpf_map__type(map)));
+      m.Set("keySize", bpf_map__key_size(map));
+      m.Set("valueSize", bpf_map__value_size(map));
+      m.Set("maxEntries", bpf_map__max_entries(map));
+      m.Set("fd", bpf_map__fd(map));
+      out.Set(i++, m);
+    }
+    return out;
+  }
+
+  Napi::Value Programs(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env);
+    if (!obj_) return out;
+    bpf_program *prog;
+    uint32_t i = 0;
+    bpf_object__for_each_program(prog, obj_) {
+      Napi::Object p = Napi::Object::New(env);
+      p.Set("name", bpf_program__name(prog));
+      p.Set("type", static_cast<double>(bpf_program__type(prog)));
+      p.Set("fd", bpf_program__fd(prog));
+      out.Set(i++, p);
+    }
+    return out;
+  }
+
+  Napi::Value SetMaxEntries(const Napi::CallbackInfo &info) {
+    bpf_map *map = FindMap(info[0]);
+    if (!map) return Errno(info.Env(), ENOENT);
+    return Result(info.Env(), bpf_map__set_max_entries(map, info[1].As<Napi::Number>().Uint32Value()));
+  }
+
+  Napi::Value SetInitialValue(const Napi::CallbackInfo &info) {
+    bpf_map *map = FindMap(info[0]);
+    if (!map) return Errno(info.Env(), ENOENT);
+    auto buf = info[1].As<Napi::Buffer<uint8_t>>();
+    return Result(info.Env(), bpf_map__set_initial_value(map, buf.Data(), buf.Length()));
+  }
+
+  Napi::Value SetPinPath(const Napi::CallbackInfo &info) {
+    bpf_map *map = FindMap(info[0]);
+    if (!map) return Errno(info.Env(), ENOENT);
+    std::string path = info[1].As<Napi::String>();
+    return Result(info.Env(), bpf_map__set_pin_path(map, path.c_str()));
+  }
+
+  Napi::Value ReuseMapFd(const Napi::CallbackInfo &info) {
+    bpf_map *map = FindMap(info[0]);
+    if (!map) return Errno(info.Env(), ENOENT);
+    return Result(info.Env(), bpf_map__reuse_fd(map, info[1].As<Napi::Number>().Int32Value()));
+  }
+
+  Napi::Value Load(const Napi::CallbackInfo &info) {
+    if (!obj_) return Errno(info.Env(), EBADF);
+    g_log.clear();
+    errno = 0;
+    int err = bpf_object__load(obj_);
+    log_ = g_log;
+    return Result(info.Env(), err);
+  }
+
+  Napi::Value Log(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), log_); }
+
+  Napi::Value Close(const Napi::CallbackInfo &info) {
+    Release();
+    return info.Env().Undefined();
+  }
+
+  bpf_object *obj_ = nullptr;
+  int open_err_ = 0;
+  std::string log_;
+};
+
+Napi::FunctionReference *g_object_ctor = nullptr;
+
+// openObject(path) -> BpfObject | -errno
+Napi::Value OpenObject(const Napi::CallbackInfo &info) {
+  Napi::Object o = g_object_ctor->New({info[0]});
+  int err = BpfObject::Unwrap(o)->open_err();
+  if (err) return Errno(info.Env(), err);
+  return o;
+}
+
+int Fd(const Napi::Value &v) { return v.As<Napi::Number>().Int32Value(); }
+
+Napi::Buffer<uint8_t> Buf(const Napi::Value &v) { return v.As<Napi::Buffer<uint8_t>>(); }
+
+// mapLookup(fd, key, valueBytes) -> Buffer | -errno
+Napi::Value MapLookup(const Napi::CallbackInfo &info) {
+  auto key = Buf(info[1]);
+  size_t size = info[2].As<Napi::Number>().Uint32Value();
+  auto value = Napi::Buffer<uint8_t>::New(info.Env(), size);
+  errno = 0;
+  int ret = bpf_map_lookup_elem(Fd(info[0]), key.Data(), value.Data());
+  if (ret < 0) return Errno(info.Env(), errno ? errno : -ret);
+  return value;
+}
+
+// mapUpdate(fd, key, value, flags) -> 0 | -errno
+Napi::Value MapUpdate(const Napi::CallbackInfo &info) {
+  auto key = Buf(info[1]);
+  auto value = Buf(info[2]);
+  uint64_t flags = static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value());
+  errno = 0;
+  return Result(info.Env(), bpf_map_update_elem(Fd(info[0]), key.Data(), value.Data(), flags));
+}
+
+// mapDelete(fd, key) -> 0 | -errno
+Napi::Value MapDelete(const Napi::CallbackInfo &info) {
+  auto key = Buf(info[1]);
+  errno = 0;
+  return Result(info.Env(), bpf_map_delete_elem(Fd(info[0]), key.Data()));
+}
+
+// mapNextKey(fd, key | null, keyBytes) -> Buffer | -errno (-ENOENT past the last)
+Napi::Value MapNextKey(const Napi::CallbackInfo &info) {
+  size_t size = info[2].As<Napi::Number>().Uint32Value();
+  auto next = Napi::Buffer<uint8_t>::New(info.Env(), size);
+  const void *key = info[1].IsNull() ? nullptr : Buf(info[1]).Data();
+  errno = 0;
+  int ret = bpf_map_get_next_key(Fd(info[0]), key, next.Data());
+  if (ret < 0) return Errno(info.Env(), errno ? errno : -ret);
+  return next;
+}
+
+// mapCreate({type, name, keySize, valueSize, maxEntries, flags, innerMapFd}) -> fd | -errno
+Napi::Value MapCreate(const Napi::CallbackInfo &info) {
+  Napi::Object a = info[0].As<Napi::Object>();
+  LIBBPF_OPTS(bpf_map_create_opts, opts);
+  opts.map_flags = a.Get("flags").As<Napi::Number>().Uint32Value();
+  if (a.Has("innerMapFd")) opts.inner_map_fd = a.Get("innerMapFd").As<Napi::Number>().Uint32Value();
+  std::string name = a.Get("name").As<Napi::String>();
+  errno = 0;
+  int fd = bpf_map_create(static_cast<bpf_map_type>(a.Get("type").As<Napi::Number>().Uint32Value()),
+                          name.c_str(), a.Get("keySize").As<Napi::Number>().Uint32Value(),
+                          a.Get("valueSize").As<Napi::Number>().Uint32Value(),
+                          a.Get("maxEntries").As<Napi::Number>().Uint32Value(), &opts);
+  return Result(info.Env(), fd);
+}
+
+// mapInfo(fd) -> {id, type, name, keySize, valueSize, maxEntries, flags} | -errno
+Napi::Value MapInfo(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  bpf_map_info mi;
+  uint32_t len = sizeof(mi);
+  memset(&mi, 0, sizeof(mi));
+  errno = 0;
+  int ret = bpf_obj_get_info_by_fd(Fd(info[0]), &mi, &len);
+  if (ret < 0) return Errno(env, errno ? errno : -ret);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("id", mi.id);
+  o.Set("type", mi.type);
+  o.Set("name", mi.name);
+  o.Set("keySize", mi.key_size);
+  o.Set("valueSize", mi.value_size);
+  o.Set("maxEntries", mi.max_entries);
+  o.Set("flags", mi.map_flags);
+  return o;
+}
+
+// progInfo(fd) -> {id, type, name, tag} | -errno
+Napi::Value ProgInfo(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  bpf_prog_info pi;
+  uint32_t len = sizeof(pi);
+  memset(&pi, 0, sizeof(pi));
+  errno = 0;
+  int ret = bpf_obj_get_info_by_fd(Fd(info[0]), &pi, &len);
+  if (ret < 0) return Errno(env, errno ? errno : -ret);
+  char tag[2 * BPF_TAG_SIZE + 1];
+  for (int i = 0; i < BPF_TAG_SIZE; i++) snprintf(tag + 2 * i, 3, "%02x", pi.tag[i]);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("id", pi.id);
+  o.Set("type", pi.type);
+  o.Set("name", pi.name);
+  o.Set("tag", tag);
+  return o;
+}
+
+// mapFdById(id), progFdById(id) -> fd | -errno
+Napi::Value MapFdById(const Napi::CallbackInfo &info) {
+  errno = 0;
+  return Result(info.Env(), bpf_map_get_fd_by_id(info[0].As<Napi::Number>().Uint32Value()));
+}
+
+Napi::Value ProgFdById(const Napi::CallbackInfo &info) {
+  errno = 0;
+  return Result(info.Env(), bpf_prog_get_fd_by_id(info[0].As<Napi::Number>().Uint32Value()));
+}
+
+// objPin(fd, path) -> 0 | -errno; objGet(path) -> fd | -errno
+Napi::Value ObjPin(const Napi::CallbackInfo &info) {
+  std::string path = info[1].As<Napi::String>();
+  errno = 0;
+  return Result(info.Env(), bpf_obj_pin(Fd(info[0]), path.c_str()));
+}
+
+Napi::Value ObjGet(const Napi::CallbackInfo &info) {
+  std::string path = info[0].As<Napi::String>();
+  errno = 0;
+  return Result(info.Env(), bpf_obj_get(path.c_str()));
+}
+
+Napi::Value CloseFd(const Napi::CallbackInfo &info) {
+  errno = 0;
+  return Result(info.Env(), close(Fd(info[0])));
+}
+
+// xdpAttach(ifindex, progFd, flags, oldProgFd) -> 0 | -errno. oldProgFd >= 0
+// replaces exactly that program (XDP_FLAGS_REPLACE) or fails with EEXIST.
+Napi::Value XdpAttach(const Napi::CallbackInfo &info) {
+  LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+  uint32_t flags = info[2].As<Napi::Number>().Uint32Value();
+  int old_fd = Fd(info[3]);
+  if (old_fd >= 0) {
+    opts.old_prog_fd = old_fd;
+    flags |= XDP_FLAGS_REPLACE;
+  }
+  errno = 0;
+  return Result(info.Env(), bpf_xdp_attach(Fd(info[0]), Fd(info[1]), flags, &opts));
+}
+
+// xdpDetach(ifindex, flags) -> 0 | -errno
+Napi::Value XdpDetach(const Napi::CallbackInfo &info) {
+  errno = 0;
+  return Result(info.Env(), bpf_xdp_detach(Fd(info[0]), info[1].As<Napi::Number>().Uint32Value(), nullptr));
+}
+
+// xdpQuery(ifindex) -> {attachMode, progId, drvProgId, skbProgId, hwProgId} | -errno
+Napi::Value XdpQuery(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  LIBBPF_OPTS(bpf_xdp_query_opts, opts);
+  errno = 0;
+  int ret = bpf_xdp_query(Fd(info[0]), 0, &opts);
+  if (ret < 0) return Errno(env, errno ? errno : -ret);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("attachMode", opts.attach_mode);
+  o.Set("progId", opts.prog_id);
+  o.Set("drvProgId", opts.drv_prog_id);
+  o.Set("skbProgId", opts.skb_prog_id);
+  o.Set("hwProgId", opts.hw_prog_id);
+  return o;
+}
+
+// ifNameToIndex(name) -> ifindex | -errno
+Napi::Value IfNameToIndex(const Napi::CallbackInfo &info) {
+  std::string name = info[0].As<Napi::String>();
+  errno = 0;
+  unsigned idx = if_nametoindex(name.c_str());
+  if (!idx) return Errno(info.Env(), errno ? errno : ENODEV);
+  return Napi::Number::New(info.Env(), idx);
+}
+
+// testRun(progFd, data, repeat, dataOutBytes, ctxIn | null)
+//   -> {retval, data, duration} | -errno
+Napi::Value TestRun(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto in = Buf(info[1]);
+  size_t out_size = info[3].As<Napi::Number>().Uint32Value();
+  auto out = Napi::Buffer<uint8_t>::New(env, out_size);
+  LIBBPF_OPTS(bpf_test_run_opts, opts);
+  opts.data_in = in.Data();
+  opts.data_size_in = in.Length();
+  opts.data_out = out.Data();
+  opts.data_size_out = out_size;
+  opts.repeat = info[2].As<Napi::Number>().Uint32Value();
+  if (!info[4].IsNull() && !info[4].IsUndefined()) {
+    auto ctx = Buf(info[4]);
+    opts.ctx_in = ctx.Data();
+    opts.ctx_size_in = ctx.Length();
+  }
+  errno = 0;
+  int ret = bpf_prog_test_run_opts(Fd(info[0]), &opts);
+  if (ret < 0) return Errno(env, errno ? errno : -ret);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("retval", opts.retval);
+  o.Set("data", Copy(env, out.Data(), opts.data_size_out < out_size ? opts.data_size_out : out_size));
+  o.Set("duration", opts.duration);
+  return o;
+}
+
+Napi::Value NumPossibleCpus(const Napi::CallbackInfo &info) {
+  return Result(info.Env(), libbpf_num_possible_cpus());
+}
+
+// btfStruct(objectPath, structName) -> {size, members: [{name, bitOffset, bitSize, size}]} | -errno
+Napi::Value BtfStruct(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>();
+  std::string name = info[1].As<Napi::String>();
+  errno = 0;
+  struct btf *btf = btf__parse(path.c_str(), nullptr);
+  if (!btf) return Errno(env, errno ? errno : EINVAL);
+  int id = btf__find_by_name_kind(btf, name.c_str(), BTF_KIND_STRUCT);
+  if (id < 0) {
+    btf__free(btf);
+    return Errno(env, ENOENT);
+  }
+  const struct btf_type *t = btf__type_by_id(btf, id);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("size", t->size);
+  Napi::Array members = Napi::Array::New(env);
+  const struct btf_member *m = btf_members(t);
+  for (uint16_t i = 0; i < btf_vlen(t); i++, m++) {
+    Napi::Object mo = Napi::Object::New(env);
+    mo.Set("name", btf__name_by_offset(btf, m->name_off));
+    mo.Set("bitOffset", btf_member_bit_offset(t, i));
+    mo.Set("bitSize", btf_member_bitfield_size(t, i));
+    mo.Set("size", static_cast<double>(btf__resolve_size(btf, m->type)));
+    members.Set(i, mo);
+  }
+  o.Set("members", members);
+  btf__free(btf);
+  return o;
+}
+
+// btfEnum(objectPath, enumName) -> {NAME: value, ...} | -errno
+Napi::Value BtfEnum(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>();
+  std::string name = info[1].As<Napi::String>();
+  errno = 0;
+  struct btf *btf = btf__parse(path.c_str(), nullptr);
+  if (!btf) return Errno(env, errno ? errno : EINVAL);
+  int id = btf__find_by_name_kind(btf, name.c_str(), BTF_KIND_ENUM);
+  if (id < 0) {
+    btf__free(btf);
+    return Errno(env, ENOENT);
+  }
+  const struct btf_type *t = btf__type_by_id(btf, id);
+  Napi::Object o = Napi::Object::New(env);
+  const struct btf_enum *e = btf_enum(t);
+  for (uint16_t i = 0; i < btf_vlen(t); i++, e++)
+    o.Set(btf__name_by_offset(btf, e->name_off), static_cast<double>(e->val));
+  btf__free(btf);
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  libbpf_set_print(CaptureLog);
+  Napi::Function ctor = BpfObject::Init(env);
+  g_object_ctor = new Napi::FunctionReference(Napi::Persistent(ctor));
+  exports.Set("openObject", Napi::Function::New(env, OpenObject));
+  exports.Set("mapLookup", Napi::Function::New(env, MapLookup));
+  exports.Set("mapUpdate", Napi::Function::New(env, MapUpdate));
+  exports.Set("mapDelete", Napi::Function::New(env, MapDelete));
+  exports.Set("mapNextKey", Napi::Function::New(env, MapNextKey));
+  exports.Set("mapCreate", Napi::Function::New(env, MapCreate));
+  exports.Set("mapInfo", Napi::Function::New(env, MapInfo));
+  exports.Set("progInfo", Napi::Function::New(env, ProgInfo));
+  exports.Set("mapFdById", Napi::Function::New(env, MapFdById));
+  exports.Set("progFdById", Napi::Function::New(env, ProgFdById));
+  exports.Set("objPin", Napi::Function::New(env, ObjPin));
+  exports.Set("objGet", Napi::Function::New(env, ObjGet));
+  exports.Set("close", Napi::Function::New(env, CloseFd));
+  exports.Set("xdpAttach", Napi::Function::New(env, XdpAttach));
+  exports.Set("xdpDetach", Napi::Function::New(env, XdpDetach));
+  exports.Set("xdpQuery", Napi::Function::New(env, XdpQuery));
+  exports.Set("ifNameToIndex", Napi::Function::New(env, IfNameToIndex));
+  exports.Set("testRun", Napi::Function::New(env, TestRun));
+  exports.Set("numPossibleCpus", Napi::Function::New(env, NumPossibleCpus));
+  exports.Set("btfStruct", Napi::Function::New(env, BtfStruct));
+  exports.Set("btfEnum", Napi::Function::New(env, BtfEnum));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(xdpvs_bridge, Init)

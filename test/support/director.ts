@@ -1,0 +1,89 @@
+// Fixtures for packet tests: a freshly loaded director program with VIPs,
+// reals and tables written through the agent's own dataplane module.
+import { Family, Method, RealFlags, Sched, VipFlags } from '../../agent/dataplane/abi';
+import { parseAddr, parseMac } from '../../agent/dataplane/addr';
+import { LbDataplane } from '../../agent/dataplane/lb';
+import { XdpAction } from '../../native/index';
+import { PROTO_TCP } from './packet';
+
+export const DIRECTOR_MAC = '02:00:00:00:00:01';
+export const CLIENT_MAC = '02:00:00:00:00:aa';
+export const TUN_SRC4 = '10.0.0.1';
+export const TUN_SRC6 = 'fd00::1';
+
+export interface VipSpec {
+  addr: string;
+  port: number;
+  proto?: number;
+  id: number;
+  sched?: keyof typeof SCHEDS;
+  table: number[];
+  persist?: number;
+}
+
+export const SCHEDS = {
+  mh: Sched.XDPVS_SCHED_MH,
+  sh: Sched.XDPVS_SCHED_SH,
+  dh: Sched.XDPVS_SCHED_DH,
+  rr: Sched.XDPVS_SCHED_RR,
+} as const;
+
+export interface RealSpec {
+  addr: string;
+  mac: string;
+  method?: 'dr' | 'tun';
+  ifindex?: number;
+  srcMac?: string;
+  active?: boolean;
+}
+
+export class TestDirector {
+  readonly dp: LbDataplane;
+
+  constructor() {
+    this.dp = LbDataplane.load({ maxFlows: 4096 });
+    this.dp.setSettings({ tunSrc4: parseAddr(TUN_SRC4).bytes.subarray(0, 4), tunSrc6: parseAddr(TUN_SRC6).bytes });
+  }
+
+  vip(v: VipSpec): this {
+    const a = parseAddr(v.addr);
+    this.dp.setVip(
+      { addr: a.bytes, port: v.port, proto: v.proto ?? PROTO_TCP, family: a.family },
+      {
+        id: v.id,
+        flags: v.persist ? VipFlags.XDPVS_VIP_PERSIST : 0,
+        sched: SCHEDS[v.sched ?? 'mh'],
+        tableSize: v.table.length,
+        persistTimeout: v.persist ?? 0,
+        pad: 0,
+      },
+    );
+    if (v.table.length) this.dp.setTable(v.id, v.table);
+    return this;
+  }
+
+  real(id: number, r: RealSpec): this {
+    const a = parseAddr(r.addr);
+    this.dp.setReal(id, {
+      addr: a.bytes,
+      mac: parseMac(r.mac),
+      srcMac: r.srcMac ? parseMac(r.srcMac) : Buffer.alloc(6),
+      ifindex: r.ifindex ?? 0,
+      family: a.family,
+      method: r.method === 'tun' ? Method.XDPVS_FWD_TUN : Method.XDPVS_FWD_DR,
+      flags: r.active === false ? 0 : RealFlags.XDPVS_REAL_ACTIVE,
+    });
+    return this;
+  }
+
+  run(frame: Buffer): { verdict: number; data: Buffer } {
+    return this.dp.program.testRun(frame);
+  }
+
+  close(): void {
+    this.dp.close();
+  }
+}
+
+export const Verdict = XdpAction;
+export { Family };
