@@ -9,6 +9,7 @@
 #include <bpf/bpf_helpers.h>
 #include "include/xdpvs.h"
 #include "parse.h"
+#include "abi_anchor.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

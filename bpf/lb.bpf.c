@@ -10,6 +10,7 @@
 #include "parse.h"
 #include "lookup.h"
 #include "encap.h"
+#include "abi_anchor.h"
 
 static __always_inline void count_traffic(void *map, __u32 id, __u64 bytes, int is_new)
 {

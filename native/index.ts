@@ -382,6 +382,13 @@ export class BpfObject {
     return this.obj.maps().map((m) => m.name);
   }
 
+  /** A map's definition as the object declares it (sizes as set so far); usable before load(). */
+  mapDef(name: string): { type: number; keySize: number; valueSize: number; maxEntries: number } {
+    const m = this.obj.maps().find((d) => d.name === name);
+    if (!m) throw new BpfError(2, `find map ${name} in ${this.path}`);
+    return { type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries };
+  }
+
   /** Closes the object and its fds; pinned maps and attached programs stay. */
   close(): void {
     this.obj.close();

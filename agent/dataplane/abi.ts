@@ -1,7 +1,7 @@
 // The TypeScript mirror of bpf/include/xdpvs.h. test/unit/abi.test.ts holds
 // every struct and enum here against the compiled objects' BTF, so a change
 // on one side without the other fails the build.
-import { be16, bytes, field, struct, u16, u32, u64, u8, type StructCodec, type ValueOf } from './codec';
+import { be16, bytes, field, struct, u16, u32, u64, u8, type AnyStruct, type ValueOf } from './codec';
 
 export const Limits = {
   XDPVS_MAX_VIPS: 512,
@@ -148,7 +148,7 @@ export const DecapKey = struct('decap_key', 20, {
 });
 
 /** Every struct of the ABI, for the BTF check. */
-export const STRUCTS: StructCodec<never>[] = [
+export const STRUCTS: AnyStruct[] = [
   VipKey,
   VipMeta,
   RealDef,
@@ -158,7 +158,7 @@ export const STRUCTS: StructCodec<never>[] = [
   TrafficStats,
   VerdictStats,
   DecapKey,
-] as unknown as StructCodec<never>[];
+];
 
 export type VipKeyValue = ValueOf<typeof VipKey.fields>;
 export type VipMetaValue = ValueOf<typeof VipMeta.fields>;

@@ -12,7 +12,9 @@ export interface AddrBytes {
 
 /** Parses an IPv4 or IPv6 address; throws naming `what` when it is not one. */
 export function parseAddr(text: string, what = 'address'): AddrBytes {
-  if (!ipaddr.isValid(text)) throw new Error(`${what}: "${text}" is not an IPv4 or IPv6 address`);
+  // strict dotted quad, as inet_pton: no "10.1.2" or "0x0a.1.2.3" shorthands
+  const valid = ipaddr.IPv4.isValidFourPartDecimal(text) || (text.includes(':') && ipaddr.IPv6.isValid(text));
+  if (!valid) throw new Error(`${what}: "${text}" is not an IPv4 or IPv6 address`);
   const ip = ipaddr.parse(text);
   const bytes = Buffer.alloc(16);
   if (ip.kind() === 'ipv4') {

@@ -59,7 +59,7 @@ export function field<T>(c: string, offset: number, kind: FieldKind<T>): Field<T
   return { c, offset, ...kind };
 }
 
-type Fields = Record<string, Field<unknown>>;
+export type Fields = Record<string, Field<unknown>>;
 export type ValueOf<F extends Fields> = { [K in keyof F]: F[K] extends Field<infer T> ? T : never };
 
 export interface StructCodec<F extends Fields> {
@@ -94,3 +94,6 @@ export function struct<F extends Fields>(c: string, size: number, fields: F): St
     },
   };
 }
+
+/** Any struct codec, for code that walks layouts rather than values. */
+export type AnyStruct = StructCodec<Fields>;

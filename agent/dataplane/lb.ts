@@ -10,6 +10,7 @@ import {
   createMap,
   mapById,
   MapFlags,
+  openPinnedMap,
   MapType,
 } from '../../native/index';
 import {
@@ -36,7 +37,7 @@ import {
   type VipKeyValue,
   type VipMetaValue,
 } from './abi';
-import type { StructCodec } from './codec';
+import type { AnyStruct } from './codec';
 
 export const BPF_BUILD_DIR = path.join(__dirname, '..', '..', '..', 'bpf', 'build');
 export const LB_OBJECT = path.join(BPF_BUILD_DIR, 'lb.bpf.o');
@@ -69,7 +70,7 @@ function checkSizes(obj: BpfObject, sizes: Record<string, { keySize: number; val
   }
 }
 
-function sumStats<T extends Record<string, bigint>>(codec: StructCodec<never>, perCpu: Buffer[] | undefined): T {
+function sumStats<T>(codec: AnyStruct, perCpu: Buffer[] | undefined): T {
   const total: Record<string, bigint> = {};
   for (const name of Object.keys(codec.fields)) total[name] = 0n;
   for (const buf of perCpu ?? []) {
@@ -79,13 +80,54 @@ function sumStats<T extends Record<string, bigint>>(codec: StructCodec<never>, p
   return total as T;
 }
 
-function openObject(objectPath: string, mapNames: string[], pinDir: string | undefined): BpfObject {
+/**
+ * Loads an object whose maps live in `pinDir` (bpffs): a map pinned there is
+ * re-used, after checking it is the same kind of map; the others are created
+ * and pinned. Done here rather than by libbpf's pin_path because libbpf 1.1
+ * refuses to re-use a devmap (the kernel adds BPF_F_RDONLY_PROG to its flags).
+ */
+function loadObject(
+  objectPath: string,
+  mapNames: string[],
+  pinDir: string | undefined,
+  configure: (obj: BpfObject) => void,
+): BpfObject {
   const obj = BpfObject.open(objectPath);
-  if (pinDir) {
-    fs.mkdirSync(pinDir, { recursive: true });
-    for (const name of mapNames) obj.setPinPath(name, path.join(pinDir, name));
+  const adopted: BpfMap[] = [];
+  try {
+    configure(obj);
+    if (pinDir) {
+      fs.mkdirSync(pinDir, { recursive: true });
+      for (const name of mapNames) {
+        const pin = path.join(pinDir, name);
+        if (!fs.existsSync(pin)) continue;
+        const m = openPinnedMap(pin);
+        adopted.push(m);
+        const want = obj.mapDef(name);
+        const have = { type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries };
+        if (JSON.stringify(have) !== JSON.stringify(want)) {
+          throw new Error(
+            `pinned map ${pin} is ${JSON.stringify(have)} but ${objectPath} wants ${JSON.stringify(want)}: ` +
+              `remove the pin to start afresh (its entries are lost)`,
+          );
+        }
+        obj.reuseMap(name, m.fd);
+      }
+    }
+    obj.load();
+    if (pinDir) {
+      for (const name of mapNames) {
+        const pin = path.join(pinDir, name);
+        if (!fs.existsSync(pin)) obj.map(name).pin(pin);
+      }
+    }
+    return obj;
+  } catch (err) {
+    obj.close();
+    throw err;
+  } finally {
+    for (const m of adopted) m.close();
   }
-  return obj;
 }
 
 export class LbDataplane {
@@ -102,10 +144,10 @@ export class LbDataplane {
   }
 
   static load(opts: LoadOptions = {}): LbDataplane {
-    const obj = openObject(opts.objectPath ?? LB_OBJECT, Object.keys(LB_MAPS), opts.pinDir);
+    const obj = loadObject(opts.objectPath ?? LB_OBJECT, Object.keys(LB_MAPS), opts.pinDir, (o) => {
+      if (opts.maxFlows !== undefined) o.setMaxEntries('flows', opts.maxFlows);
+    });
     try {
-      if (opts.maxFlows !== undefined) obj.setMaxEntries('flows', opts.maxFlows);
-      obj.load();
       checkSizes(obj, LB_MAPS);
       return new LbDataplane(obj);
     } catch (err) {
@@ -216,18 +258,18 @@ export class LbDataplane {
   }
 
   vipStats(vipId: number): TrafficStatsValue {
-    return sumStats(TrafficStats as unknown as StructCodec<never>, this.maps.vipstats.lookupPerCpu(u32key(vipId)));
+    return sumStats(TrafficStats, this.maps.vipstats.lookupPerCpu(u32key(vipId)));
   }
 
   realStats(realId: number): TrafficStatsValue {
-    return sumStats(TrafficStats as unknown as StructCodec<never>, this.maps.realstats.lookupPerCpu(u32key(realId)));
+    return sumStats(TrafficStats, this.maps.realstats.lookupPerCpu(u32key(realId)));
   }
 
   /** Verdict counters summed over CPUs, indexed by enum xdpvs_reason. */
   verdicts(): VerdictStatsValue[] {
     const out: VerdictStatsValue[] = [];
     for (let r = 0; r < Reason.XDPVS_R_MAX; r++) {
-      out.push(sumStats(VerdictStats as unknown as StructCodec<never>, this.maps.verdicts.lookupPerCpu(u32key(r))));
+      out.push(sumStats(VerdictStats, this.maps.verdicts.lookupPerCpu(u32key(r))));
     }
     return out;
   }
@@ -272,9 +314,8 @@ export class DecapDataplane {
   }
 
   static load(opts: { objectPath?: string; pinDir?: string } = {}): DecapDataplane {
-    const obj = openObject(opts.objectPath ?? DECAP_OBJECT, Object.keys(DECAP_MAPS), opts.pinDir);
+    const obj = loadObject(opts.objectPath ?? DECAP_OBJECT, Object.keys(DECAP_MAPS), opts.pinDir, () => {});
     try {
-      obj.load();
       checkSizes(obj, DECAP_MAPS);
       return new DecapDataplane(obj);
     } catch (err) {
@@ -291,11 +332,15 @@ export class DecapDataplane {
     return this.addrs.delete(DecapKey.encode(key));
   }
 
+  addresses(): DecapKeyValue[] {
+    return [...this.addrs.keys()].map((k) => DecapKey.decode(k));
+  }
+
   /** Counters summed over CPUs, indexed by enum decap_reason. */
   counters(): VerdictStatsValue[] {
     const out: VerdictStatsValue[] = [];
     for (let r = 0; r < DecapReason.DECAP_R_MAX; r++) {
-      out.push(sumStats(VerdictStats as unknown as StructCodec<never>, this.stats.lookupPerCpu(u32key(r))));
+      out.push(sumStats(VerdictStats, this.stats.lookupPerCpu(u32key(r))));
     }
     return out;
   }
