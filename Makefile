@@ -37,8 +37,9 @@ ts: setup $(TS_STAMP)
 
 build: bpf native ts
 
+# one runner over all layers, so its closing line counts every test
 test: build
-	$(MAKE) -s test-unit test-packet test-netns
+	$(PIN_CPU) $(NODE_TEST) --test-concurrency=1 dist/test/unit/ dist/test/packet/ dist/test/netns/
 
 test-unit: build
 	$(NODE_TEST) dist/test/unit/

@@ -2,6 +2,7 @@
 // knows BPF objects, programs, maps, pins, XDP and test runs, nothing about
 // load balancing. Every failure is a BpfError carrying errno, its code and a
 // message naming the operation and the object.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as util from 'node:util';
 
@@ -422,6 +423,16 @@ export function createMap(opts: {
 /** A map pinned in bpffs; close() it when done. */
 export function openPinnedMap(pinPath: string): BpfMap {
   return BpfMap.fromFd(check(raw.objGet(pinPath), `open pinned map ${pinPath}`));
+}
+
+/** Removes a pin; the object lives on while anything else holds it. */
+export function unpin(pinPath: string): void {
+  try {
+    fs.unlinkSync(pinPath);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new BpfError(e.errno ? -e.errno : 5, `unpin ${pinPath}`);
+  }
 }
 
 /** A map by kernel id (e.g. the inner map an outer map holds); close() it when done. */

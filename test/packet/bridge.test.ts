@@ -1,0 +1,84 @@
+// The bridge's root-only operations on the real object: read-only config set
+// before load, per-CPU values, map creation, pins and unpin.
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { LB_OBJECT } from '../../agent/dataplane/lb';
+import { BpfError, BpfObject, createMap, MapType, openPinnedMap, possibleCpus, unpin } from '../../native/index';
+import { Topology } from '../support/netns';
+import { requireRoot } from '../support/root';
+
+const zero = Buffer.alloc(4);
+
+describe('native bridge on a loaded object', () => {
+  it('sets a read-only data section before load and reads it back after', () => {
+    requireRoot('packet');
+    const obj = BpfObject.open(LB_OBJECT);
+    try {
+      const size = obj.mapDef('lb.rodata').valueSize;
+      assert.throws(
+        () => obj.setInitialValue('lb.rodata', Buffer.alloc(size + 1)),
+        (e: unknown) => e instanceof BpfError && e.code === 'EINVAL' && e.message.startsWith('set initial value of map lb.rodata in'),
+      );
+      const value = Buffer.alloc(size, 0x5a);
+      obj.setInitialValue('lb.rodata', value);
+      obj.load();
+      assert.deepEqual(obj.map('lb.rodata').lookup(zero), value);
+    } finally {
+      obj.close();
+    }
+  });
+
+  it('per-CPU maps answer one value per possible CPU and take one value for all', () => {
+    requireRoot('packet');
+    const m = createMap({ type: MapType.PERCPU_ARRAY, name: 'pcpu', keySize: 4, valueSize: 12, maxEntries: 2 });
+    try {
+      const v = Buffer.from('0102030405060708090a0b0c', 'hex');
+      m.update(zero, v);
+      const all = m.lookupPerCpu(zero);
+      assert.equal(all?.length, possibleCpus());
+      for (const one of all ?? []) assert.deepEqual(one, v);
+      assert.throws(() => m.lookup(zero), /per-CPU map, use lookupPerCpu/);
+      assert.throws(() => m.update(zero, Buffer.alloc(8)), /value is 8 bytes, map wants 12/);
+    } finally {
+      m.close();
+    }
+  });
+
+  it('a missing key is undefined, a delete of it false; iteration visits every key', () => {
+    requireRoot('packet');
+    const m = createMap({ type: MapType.HASH, name: 'h', keySize: 4, valueSize: 4, maxEntries: 8 });
+    try {
+      assert.equal(m.lookup(zero), undefined);
+      assert.equal(m.delete(zero), false);
+      for (let i = 0; i < 5; i++) m.update(Buffer.from([i, 0, 0, 0]), Buffer.from([i, i, i, i]));
+      assert.deepEqual([...m.keys()].map((k) => k[0]).sort(), [0, 1, 2, 3, 4]);
+      assert.equal(m.delete(zero), true);
+      assert.throws(() => m.lookup(Buffer.alloc(2)), /key is 2 bytes, map wants 4/);
+    } finally {
+      m.close();
+    }
+  });
+
+  it('pins, opens the pin, unpins; a bad pin path is an error naming it', () => {
+    requireRoot('packet');
+    const topo = new Topology('b');
+    const m = createMap({ type: MapType.ARRAY, name: 'pinme', keySize: 4, valueSize: 4, maxEntries: 1 });
+    try {
+      const dir = topo.bpffs();
+      m.update(zero, Buffer.from([7, 0, 0, 0]));
+      m.pin(`${dir}/pinme`);
+      const again = openPinnedMap(`${dir}/pinme`);
+      assert.equal(again.name, 'pinme');
+      assert.deepEqual(again.lookup(zero), Buffer.from([7, 0, 0, 0]));
+      again.close();
+      unpin(`${dir}/pinme`);
+      assert.equal(fs.existsSync(`${dir}/pinme`), false);
+      assert.throws(() => unpin(`${dir}/pinme`), (e: unknown) => e instanceof BpfError && e.code === 'ENOENT');
+      assert.throws(() => m.pin('/nonexistent/dir/pinme'), /pin map pinme at \/nonexistent\/dir\/pinme: .*ENOENT/);
+    } finally {
+      m.close();
+      topo.cleanup();
+    }
+  });
+});
