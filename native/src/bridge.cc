@@ -39,6 +39,9 @@ Napi::Value Errno(Napi::Env env, int err) {
   return Napi::Number::New(env, err < 0 ? err : -err);
 }
 
+// The error of a call that returned `ret` < 0: errno when set, else -ret.
+Napi::Value Failure(Napi::Env env, int ret) { return Errno(env, errno ? errno : -ret); }
+
 // The result of a libbpf call that returns -errno or >= 0.
 Napi::Value Result(Napi::Env env, long ret) {
   if (ret < 0) return Errno(env, errno ? -errno : static_cast<int>(ret));
@@ -196,7 +199,7 @@ Napi::Value MapLookup(const Napi::CallbackInfo &info) {
   auto value = Napi::Buffer<uint8_t>::New(info.Env(), size);
   errno = 0;
   int ret = bpf_map_lookup_elem(Fd(info[0]), key.Data(), value.Data());
-  if (ret < 0) return Errno(info.Env(), errno ? errno : -ret);
+  if (ret < 0) return Failure(info.Env(), ret);
   return value;
 }
 
@@ -223,7 +226,7 @@ Napi::Value MapNextKey(const Napi::CallbackInfo &info) {
   const void *key = info[1].IsNull() ? nullptr : Buf(info[1]).Data();
   errno = 0;
   int ret = bpf_map_get_next_key(Fd(info[0]), key, next.Data());
-  if (ret < 0) return Errno(info.Env(), errno ? errno : -ret);
+  if (ret < 0) return Failure(info.Env(), ret);
   return next;
 }
 
@@ -250,7 +253,7 @@ Napi::Value MapInfo(const Napi::CallbackInfo &info) {
   memset(&mi, 0, sizeof(mi));
   errno = 0;
   int ret = bpf_obj_get_info_by_fd(Fd(info[0]), &mi, &len);
-  if (ret < 0) return Errno(env, errno ? errno : -ret);
+  if (ret < 0) return Failure(env, ret);
   Napi::Object o = Napi::Object::New(env);
   o.Set("id", mi.id);
   o.Set("type", mi.type);
@@ -270,7 +273,7 @@ Napi::Value ProgInfo(const Napi::CallbackInfo &info) {
   memset(&pi, 0, sizeof(pi));
   errno = 0;
   int ret = bpf_obj_get_info_by_fd(Fd(info[0]), &pi, &len);
-  if (ret < 0) return Errno(env, errno ? errno : -ret);
+  if (ret < 0) return Failure(env, ret);
   char tag[2 * BPF_TAG_SIZE + 1];
   for (int i = 0; i < BPF_TAG_SIZE; i++) snprintf(tag + 2 * i, 3, "%02x", pi.tag[i]);
   Napi::Object o = Napi::Object::New(env);
@@ -336,7 +339,7 @@ Napi::Value XdpQuery(const Napi::CallbackInfo &info) {
   LIBBPF_OPTS(bpf_xdp_query_opts, opts);
   errno = 0;
   int ret = bpf_xdp_query(Fd(info[0]), 0, &opts);
-  if (ret < 0) return Errno(env, errno ? errno : -ret);
+  if (ret < 0) return Failure(env, ret);
   Napi::Object o = Napi::Object::New(env);
   o.Set("attachMode", opts.attach_mode);
   o.Set("progId", opts.prog_id);
@@ -375,7 +378,7 @@ Napi::Value TestRun(const Napi::CallbackInfo &info) {
   }
   errno = 0;
   int ret = bpf_prog_test_run_opts(Fd(info[0]), &opts);
-  if (ret < 0) return Errno(env, errno ? errno : -ret);
+  if (ret < 0) return Failure(env, ret);
   Napi::Object o = Napi::Object::New(env);
   o.Set("retval", opts.retval);
   o.Set("data", Copy(env, out.Data(), opts.data_size_out < out_size ? opts.data_size_out : out_size));

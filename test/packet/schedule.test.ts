@@ -31,6 +31,20 @@ const VIP = '192.0.2.10';
 const VIP6 = '2001:db8::10';
 const macOf = (id: number): string => `02:00:00:00:01:${id.toString(16).padStart(2, '0')}`;
 
+/** The flows-map key of a client's connection (5-tuple) or persistence entry. */
+function flowKey(client: string, sport: number, dport: number, kind: number) {
+  return {
+    src: parseAddr(client).bytes,
+    dst: parseAddr(VIP).bytes,
+    sport,
+    dport,
+    proto: PROTO_TCP,
+    family: 2,
+    kind,
+    pad: 0,
+  };
+}
+
 /** The real a forwarded DR frame went to, read back from its destination MAC. */
 function realOf(out: { verdict: number; data: Buffer }): number {
   assert.equal(out.verdict, Verdict.TX, 'frame was not forwarded');
@@ -110,17 +124,7 @@ describe('scheduling and the flow table', () => {
     d.real(1, { addr: '10.0.1.1', mac: macOf(1), active: false });
     d.dp.setTable(1, [2, 2, 2, 2, 2, 2, 2]);
     assert.equal(realOf(d.run(f)), 2);
-    const key = {
-      src: parseAddr('198.51.100.7').bytes,
-      dst: parseAddr(VIP).bytes,
-      sport: 5000,
-      dport: 80,
-      proto: PROTO_TCP,
-      family: 2,
-      kind: FlowKind.XDPVS_FLOW_CONN,
-      pad: 0,
-    };
-    assert.equal(d.dp.flow(key)?.realId, 2);
+    assert.equal(d.dp.flow(flowKey('198.51.100.7', 5000, 80, FlowKind.XDPVS_FLOW_CONN))?.realId, 2);
   });
 
   it('a drained real (weight 0, still active) keeps its established flows', () => {
@@ -168,16 +172,7 @@ describe('scheduling and the flow table', () => {
   it('an expired persistence entry lets a new connection be scheduled afresh', () => {
     d.vip({ addr: VIP, port: 80, id: 1, sched: 'rr', table: [1, 2], persist: 300 });
     const first = realOf(d.run(flowFrame({ client: '198.51.100.7', server: VIP, sport: 7000, dport: 80 })));
-    const pkey = {
-      src: parseAddr('198.51.100.7').bytes,
-      dst: parseAddr(VIP).bytes,
-      sport: 0,
-      dport: 80,
-      proto: PROTO_TCP,
-      family: 2,
-      kind: FlowKind.XDPVS_FLOW_PERSIST,
-      pad: 0,
-    };
+    const pkey = flowKey('198.51.100.7', 0, 80, FlowKind.XDPVS_FLOW_PERSIST);
     const entry = d.dp.flow(pkey);
     assert.equal(entry?.realId, first);
     // age the entry past 300 s without waiting: last_seen = boot time
