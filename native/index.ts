@@ -298,7 +298,13 @@ export class BpfProgram {
     readonly name: string,
     readonly fd: number,
     readonly type: number,
+    /** whether close() closes fd (false: the owning object does) */
+    private readonly owned = false,
   ) {}
+
+  close(): void {
+    if (this.owned) raw.close(this.fd);
+  }
 
   /**
    * BPF_PROG_TEST_RUN: runs the program on `data` (`repeat` times), returns
@@ -314,6 +320,10 @@ export class BpfProgram {
 
   info(): ProgInfo {
     return check(raw.progInfo(this.fd), `info of program ${this.name}`);
+  }
+
+  pin(pinPath: string): void {
+    check(raw.objPin(this.fd, pinPath), `pin program ${this.name} at ${pinPath}`);
   }
 }
 
@@ -425,6 +435,13 @@ export function openPinnedMap(pinPath: string): BpfMap {
   return BpfMap.fromFd(check(raw.objGet(pinPath), `open pinned map ${pinPath}`));
 }
 
+/** A program pinned in bpffs. */
+export function openPinnedProgram(pinPath: string): BpfProgram {
+  const fd = check(raw.objGet(pinPath), `open pinned program ${pinPath}`);
+  const info = check(raw.progInfo(fd), `info of pinned program ${pinPath}`);
+  return new BpfProgram(info.name, fd, info.type, true);
+}
+
 /** Removes a pin; the object lives on while anything else holds it. */
 export function unpin(pinPath: string): void {
   try {
@@ -480,11 +497,11 @@ export function queryXdp(iface: string | number): XdpQuery {
   return check(raw.xdpQuery(ifindex), `query xdp on ${label}`);
 }
 
-/** A program by kernel id (e.g. the one attached to an interface). */
+/** A program by kernel id (e.g. the one attached to an interface); close() it when done. */
 export function programById(id: number): BpfProgram {
   const fd = check(raw.progFdById(id), `open program id ${id}`);
   const info = check(raw.progInfo(fd), `info of program id ${id}`);
-  return new BpfProgram(info.name, fd, info.type);
+  return new BpfProgram(info.name, fd, info.type, true);
 }
 
 /** Layout of a struct in an object's BTF. */

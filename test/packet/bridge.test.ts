@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { LB_OBJECT } from '../../agent/dataplane/lb';
-import { BpfError, BpfObject, createMap, MapType, openPinnedMap, possibleCpus, unpin } from '../../native/index';
+import { BpfError, BpfObject, createMap, MapType, openPinnedMap, openPinnedProgram, possibleCpus, unpin } from '../../native/index';
 import { Topology } from '../support/netns';
 import { requireRoot } from '../support/root';
 
@@ -76,6 +76,20 @@ describe('native bridge on a loaded object', () => {
       assert.equal(fs.existsSync(`${dir}/pinme`), false);
       assert.throws(() => unpin(`${dir}/pinme`), (e: unknown) => e instanceof BpfError && e.code === 'ENOENT');
       assert.throws(() => m.pin('/nonexistent/dir/pinme'), /pin map pinme at \/nonexistent\/dir\/pinme: .*ENOENT/);
+
+      const obj = BpfObject.open(LB_OBJECT);
+      try {
+        obj.load();
+        const prog = obj.program('xdpvs_lb');
+        prog.pin(`${dir}/prog`);
+        const pinned = openPinnedProgram(`${dir}/prog`);
+        assert.equal(pinned.info().id, prog.info().id);
+        assert.equal(pinned.name, 'xdpvs_lb');
+        pinned.close();
+        unpin(`${dir}/prog`);
+      } finally {
+        obj.close();
+      }
     } finally {
       m.close();
       topo.cleanup();
