@@ -40,7 +40,7 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt,
 {
 	const __u32 zero = 0;
 	struct lb_settings *cfg;
-	int err;
+	int err, action;
 
 	if (real->method == XDPVS_FWD_DR) {
 		*reason = XDPVS_R_FWD_DR;
@@ -69,7 +69,10 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt,
 	}
 	if (!real->ifindex)
 		return XDP_TX;
-	return bpf_redirect_map(&txports, real->ifindex, XDP_DROP);
+	action = bpf_redirect_map(&txports, real->ifindex, XDP_DROP);
+	if (action == XDP_DROP)
+		*reason = XDPVS_R_DROP_CONFIG;	/* egress missing from txports */
+	return action;
 
 no_source:
 	/* no outer source address configured for this family */

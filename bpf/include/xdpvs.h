@@ -86,7 +86,7 @@ enum xdpvs_reason {
 	XDPVS_R_DROP_FRAGMENT = 7,	/* fragment of a VIP flow (not steerable without state) */
 	XDPVS_R_DROP_NO_REAL = 8,	/* the VIP's table is empty or names no active real */
 	XDPVS_R_DROP_ENCAP = 9,		/* could not grow the packet for the outer header */
-	XDPVS_R_DROP_CONFIG = 10,	/* VIP or real refers to something missing (a bug in the writer) */
+	XDPVS_R_DROP_CONFIG = 10,	/* no tunnel source address, or egress ifindex not in txports */
 	XDPVS_R_MAX = 11,
 };
 

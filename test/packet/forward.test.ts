@@ -168,9 +168,15 @@ describe('director forwarding', () => {
     assert.deepEqual(r.data, Buffer.concat([expectedTunnel(f, '10.0.2.1', ROUTER_MAC, DIRECTOR_MAC), Buffer.alloc(6)]));
   });
 
-  it('a redirect to an interface missing from txports is dropped', () => {
+  it('a redirect to an interface missing from txports is dropped and counted drop_config', () => {
+    const before = d.dp.verdicts();
     const r = d.run(flowFrame({ client: '198.51.100.7', server: '192.0.2.15', sport: 40000, dport: 80 }));
     assert.equal(r.verdict, Verdict.DROP);
+    const after = d.dp.verdicts();
+    const delta = (reason: number): bigint => (after[reason]?.packets ?? 0n) - (before[reason]?.packets ?? 0n);
+    assert.equal(delta(Reason.XDPVS_R_DROP_CONFIG), 1n);
+    assert.equal(delta(Reason.XDPVS_R_FWD_DR), 0n);
+    assert.equal(d.dp.vipStats(9).packets, 0n);
   });
 
   it('tunnelling without an outer source address drops and counts drop_config', () => {
