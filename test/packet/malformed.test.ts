@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { REASON_NAMES, Reason } from '../../agent/dataplane/abi';
+import { packetDeltas, onlyOne } from '../support/counters';
 import { DIRECTOR_MAC, TestDirector, Verdict } from '../support/director';
 import {
   ETH_P_IP,
@@ -262,11 +263,8 @@ describe('malformed and non-VIP packets', () => {
       const r = d.run(c.input);
       assert.equal(r.verdict, c.verdict);
       assert.deepEqual(r.data, c.output ?? c.input);
-      const afterCounts = d.dp.verdicts();
-      for (let reason = 0; reason < Reason.XDPVS_R_MAX; reason++) {
-        const delta = (afterCounts[reason]?.packets ?? 0n) - (before[reason]?.packets ?? 0n);
-        assert.equal(delta, reason === c.reason ? 1n : 0n, `counter ${REASON_NAMES[reason]}`);
-      }
+      const deltas = packetDeltas(before, d.dp.verdicts());
+      assert.deepEqual(deltas, onlyOne(c.reason, Reason.XDPVS_R_MAX), `counter deltas by reason: ${REASON_NAMES.join(' ')}`);
     });
   }
 
