@@ -17,12 +17,8 @@ export function parseAddr(text: string, what = 'address'): AddrBytes {
   if (!valid) throw new Error(`${what}: "${text}" is not an IPv4 or IPv6 address`);
   const ip = ipaddr.parse(text);
   const bytes = Buffer.alloc(16);
-  if (ip.kind() === 'ipv4') {
-    Buffer.from(ip.toByteArray()).copy(bytes, 0);
-    return { family: Family.XDPVS_AF_INET, bytes };
-  }
   Buffer.from(ip.toByteArray()).copy(bytes, 0);
-  return { family: Family.XDPVS_AF_INET6, bytes };
+  return { family: ip.kind() === 'ipv4' ? Family.XDPVS_AF_INET : Family.XDPVS_AF_INET6, bytes };
 }
 
 export function formatAddr(bytes: Buffer, family: number): string {

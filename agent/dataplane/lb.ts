@@ -80,18 +80,28 @@ function sumStats<T>(codec: AnyStruct, perCpu: Buffer[] | undefined): T {
   return total as T;
 }
 
+/** Every entry 0..count-1 of a per-CPU counter map, summed over CPUs. */
+function sumEach<T>(codec: AnyStruct, map: BpfMap, count: number): T[] {
+  const out: T[] = [];
+  for (let i = 0; i < count; i++) out.push(sumStats<T>(codec, map.lookupPerCpu(u32key(i))));
+  return out;
+}
+
 /**
  * Loads an object whose maps live in `pinDir` (bpffs): a map pinned there is
  * re-used, after checking it is the same kind of map; the others are created
- * and pinned. Done here rather than by libbpf's pin_path because libbpf 1.1
+ * and pinned; every map's key and value size is checked against the ABI
+ * before `make` wraps the object. Done here rather than by libbpf's pin_path because libbpf 1.1
  * refuses to re-use a devmap (the kernel adds BPF_F_RDONLY_PROG to its flags).
  */
-function loadObject(
+function loadObject<T>(
   objectPath: string,
-  mapNames: string[],
+  sizes: Record<string, { keySize: number; valueSize: number }>,
   pinDir: string | undefined,
   configure: (obj: BpfObject) => void,
-): BpfObject {
+  make: (obj: BpfObject) => T,
+): T {
+  const mapNames = Object.keys(sizes);
   const obj = BpfObject.open(objectPath);
   const adopted: BpfMap[] = [];
   try {
@@ -121,7 +131,8 @@ function loadObject(
         if (!fs.existsSync(pin)) obj.map(name).pin(pin);
       }
     }
-    return obj;
+    checkSizes(obj, sizes);
+    return make(obj);
   } catch (err) {
     obj.close();
     throw err;
@@ -144,16 +155,15 @@ export class LbDataplane {
   }
 
   static load(opts: LoadOptions = {}): LbDataplane {
-    const obj = loadObject(opts.objectPath ?? LB_OBJECT, Object.keys(LB_MAPS), opts.pinDir, (o) => {
-      if (opts.maxFlows !== undefined) o.setMaxEntries('flows', opts.maxFlows);
-    });
-    try {
-      checkSizes(obj, LB_MAPS);
-      return new LbDataplane(obj);
-    } catch (err) {
-      obj.close();
-      throw err;
-    }
+    return loadObject(
+      opts.objectPath ?? LB_OBJECT,
+      LB_MAPS,
+      opts.pinDir,
+      (o) => {
+        if (opts.maxFlows !== undefined) o.setMaxEntries('flows', opts.maxFlows);
+      },
+      (o) => new LbDataplane(o),
+    );
   }
 
   setVip(key: VipKeyValue, meta: VipMetaValue): void {
@@ -267,11 +277,7 @@ export class LbDataplane {
 
   /** Verdict counters summed over CPUs, indexed by enum xdpvs_reason. */
   verdicts(): VerdictStatsValue[] {
-    const out: VerdictStatsValue[] = [];
-    for (let r = 0; r < Reason.XDPVS_R_MAX; r++) {
-      out.push(sumStats(VerdictStats, this.maps.verdicts.lookupPerCpu(u32key(r))));
-    }
-    return out;
+    return sumEach(VerdictStats, this.maps.verdicts, Reason.XDPVS_R_MAX);
   }
 
   flow(key: FlowKeyValue): FlowStateValue | undefined {
@@ -314,14 +320,7 @@ export class DecapDataplane {
   }
 
   static load(opts: { objectPath?: string; pinDir?: string } = {}): DecapDataplane {
-    const obj = loadObject(opts.objectPath ?? DECAP_OBJECT, Object.keys(DECAP_MAPS), opts.pinDir, () => {});
-    try {
-      checkSizes(obj, DECAP_MAPS);
-      return new DecapDataplane(obj);
-    } catch (err) {
-      obj.close();
-      throw err;
-    }
+    return loadObject(opts.objectPath ?? DECAP_OBJECT, DECAP_MAPS, opts.pinDir, () => {}, (o) => new DecapDataplane(o));
   }
 
   addAddress(key: DecapKeyValue): void {
@@ -338,11 +337,7 @@ export class DecapDataplane {
 
   /** Counters summed over CPUs, indexed by enum decap_reason. */
   counters(): VerdictStatsValue[] {
-    const out: VerdictStatsValue[] = [];
-    for (let r = 0; r < DecapReason.DECAP_R_MAX; r++) {
-      out.push(sumStats(VerdictStats, this.stats.lookupPerCpu(u32key(r))));
-    }
-    return out;
+    return sumEach(VerdictStats, this.stats, DecapReason.DECAP_R_MAX);
   }
 
   close(): void {
