@@ -1,0 +1,178 @@
+// Both configuration front ends into the one model: keepalived.conf as
+// operators write it, and the project's YAML; every error at its file:line.
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigCode, ConfigError, formatDiagnostic } from '../../agent/config/diagnostics';
+import { detectFormat, loadConfig } from '../../agent/config/load';
+
+const FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'fixtures');
+let dir: string;
+const write = (name: string, text: string): string => {
+  const f = path.join(dir, name);
+  fs.writeFileSync(f, text);
+  return f;
+};
+
+function errorsOf(file: string): string[] {
+  try {
+    loadConfig(file);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
+  }
+  assert.fail(`${file} loaded without errors`);
+}
+
+describe('keepalived.conf into the model', () => {
+  before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xdpvs-conf-'))));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('reads a sample shaped like keepalived\'s own, groups expanded', () => {
+    const file = path.join(FIXTURES, 'keepalived-sample.conf');
+    assert.equal(detectFormat(file), 'keepalived');
+    const { config, warnings } = loadConfig(file);
+    assert.equal(config.routerId, 'LVS_DEVEL');
+    assert.deepEqual(
+      config.services.map((s) => [s.key, s.scheduler, s.method, s.delayLoop, s.reals.length]),
+      [
+        ['tcp 192.168.200.100:443', 'wrr', 'tun', 6, 1],
+        ['tcp 192.168.200.10:80', 'mh', 'dr', 10, 2],
+        ['tcp 192.168.200.11:80', 'mh', 'dr', 10, 2],
+        ['tcp 192.168.200.12:80', 'mh', 'dr', 10, 2],
+        ['tcp 192.168.201.1:80', 'mh', 'dr', 10, 2],
+      ],
+    );
+    const ssl = config.services[0]!;
+    assert.equal(ssl.persistenceTimeout, 50);
+    assert.deepEqual(ssl.sorryServer, { addr: '192.168.200.200', port: 1358 });
+    const check = ssl.reals[0]!.checks[0]!;
+    assert.equal(check.type, 'https');
+    assert.deepEqual(
+      check.type === 'https' ? check.urls : [],
+      [
+        { path: '/', statusCodes: [[200, 299]], digest: 'ff20ad2481f97b1754ef3e12ecd3a9cc' },
+        { path: '/mrtg/', statusCodes: [[200, 299], [301, 301]] },
+      ],
+    );
+    assert.deepEqual(
+      [check.connectTimeout, check.retry, check.delayBeforeRetry, check.delayLoop, check.connect],
+      [3, 3, 3, 6, { addr: '192.168.201.100', port: 443 }],
+    );
+    const web = config.services[1]!;
+    assert.deepEqual(web.reals.map((r) => [r.addr, r.weight, r.inhibitOnFailure]), [['10.0.0.1', 1, true], ['10.0.0.2', 0, true]]);
+    assert.deepEqual(web.reals[0]!.checks[0]!.connect, { addr: '10.0.0.1', port: 8080 });
+    const misc = web.reals[1]!.checks[0]!;
+    assert.deepEqual(misc.type === 'misc' ? [misc.path, misc.timeout] : [], ['/usr/local/bin/check --host 10.0.0.2', 5]);
+    // unused global_defs and the not-yet-run VRRP block are warned about, by line
+    assert.deepEqual(
+      warnings.map((w) => [w.loc.line, w.code]),
+      [
+        [4, ConfigCode.UNKNOWN_KEYWORD],
+        [7, ConfigCode.UNKNOWN_KEYWORD],
+        [11, ConfigCode.UNSUPPORTED],
+      ],
+    );
+  });
+
+  it('every error is listed with file:line and the expected range', () => {
+    const file = write(
+      'bad.conf',
+      [
+        'virtual_server 10.0.0.1 80 {', // 1
+        '  delay_loop -3', // 2
+        '  lb_algo lblc', // 3
+        '  lb_kind NAT', // 4
+        '  real_server 10.0.0.300 80 {', // 5
+        '  }', // 6
+        '  real_server 10.0.0.2 80 {', // 7
+        '    weight 70000', // 8
+        '    HTTP_GET {', // 9
+        '      url { path /', // 10
+        '        status_code 200-99 }', // 11
+        '      connect_timeout fast', // 12
+        '    }', // 13
+        '  }', // 14
+        '}', // 15
+        'virtual_server fwmark 1 {', // 16
+        '}', // 17
+        'virtual_server 10.0.0.1 80 {', // 18
+        '}', // 19
+      ].join('\n'),
+    );
+    const errs = errorsOf(file);
+    const lines = errs.map((e) => Number(/bad\.conf:(\d+):/.exec(e)?.[1]));
+    assert.deepEqual(lines, [2, 3, 4, 5, 8, 11, 12, 16, 18]);
+    assert.match(errs[0]!, /delay_loop wants seconds from 0\.001 to 86400, got "-3"/);
+    assert.match(errs[1]!, /lb_algo wants one of rr, wrr, lc, wlc, sh, dh, mh, sed, nq, got "lblc"/);
+    assert.match(errs[2]!, /NAT is not supported: xdpvs forwards by DR or TUN/);
+    assert.match(errs[3]!, /real_server address: "10\.0\.0\.300" is not an IPv4 or IPv6 address/);
+    assert.match(errs[4]!, /weight 70000 is out of range 0\.\.65535/);
+    assert.match(errs[5]!, /status_code wants codes or ranges .* got "200-99"/);
+    assert.match(errs[6]!, /connect_timeout wants seconds from 0\.001 to 3600, got "fast"/);
+    assert.match(errs[7]!, /fwmark is not supported/);
+    assert.match(errs[8]!, /defined twice \(first at .*bad\.conf:1\)/);
+  });
+
+  it('unknown keywords are warnings that name the block, and the rest still loads', () => {
+    const file = write('unknown.conf', 'virtual_server 10.0.0.1 80 {\n  frobnicate 3\n  real_server 10.0.0.2 80 {\n  }\n}\n');
+    const { config, warnings } = loadConfig(file);
+    assert.equal(config.services[0]!.reals.length, 1);
+    assert.equal(formatDiagnostic(warnings[0]!), `${file}:2: warning: unknown keyword "frobnicate" in virtual_server: ignored [${ConfigCode.UNKNOWN_KEYWORD}]`);
+  });
+});
+
+describe('YAML into the model', () => {
+  before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xdpvs-yaml-'))));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('reads services, reals and checks with the keepalived words', () => {
+    const file = write(
+      'xdpvs.yaml',
+      [
+        'router_id: lb1',
+        'ring_size: 251',
+        'services:',
+        '  - vip: 192.0.2.10',
+        '    port: 80',
+        '    lb_kind: tun',
+        '    delay_loop: 2',
+        '    sorry_server: "192.0.2.99:8080"',
+        '    reals:',
+        '      - address: 10.0.1.1',
+        '        weight: 2',
+        '        checks:',
+        '          - type: http',
+        '            path: /health',
+        '            status_code: 200-204',
+        '            connect_timeout: 1',
+        '            retry: 2',
+        '      - address: 10.0.1.2',
+        '        port: 8080',
+        '        checks: [{ type: tcp }]',
+      ].join('\n'),
+    );
+    const { config, warnings } = loadConfig(file);
+    assert.deepEqual(warnings, []);
+    assert.equal(config.ringSize, 251);
+    const s = config.services[0]!;
+    assert.deepEqual([s.key, s.scheduler, s.method, s.delayLoop, s.sorryServer], ['tcp 192.0.2.10:80', 'mh', 'tun', 2, { addr: '192.0.2.99', port: 8080 }]);
+    assert.deepEqual(s.reals.map((r) => [r.addr, r.port, r.weight]), [['10.0.1.1', 80, 2], ['10.0.1.2', 8080, 1]]);
+    const hc = s.reals[0]!.checks[0]!;
+    assert.deepEqual(hc.type === 'http' ? hc.urls : [], [{ path: '/health', statusCodes: [[200, 204]] }]);
+    assert.deepEqual([hc.connectTimeout, hc.retry, hc.delayLoop, hc.loc.line], [1, 2, 2, 13]);
+  });
+
+  it('errors name file:line: bad values, a prime ring, YAML syntax', () => {
+    const file = write('bad.yaml', 'ring_size: 65536\nservices:\n  - vip: 192.0.2.x\n    port: 80\n    lb_algo: fair\n');
+    const errs = errorsOf(file);
+    assert.equal(errs.length, 3);
+    assert.match(errs[0]!, /bad\.yaml:1: error: ring_size 65536 is not a prime/);
+    assert.match(errs[1]!, /bad\.yaml:3: error: vip: "192\.0\.2\.x" is not an IPv4 or IPv6 address/);
+    assert.match(errs[2]!, /bad\.yaml:5: error: lb_algo wants one of/);
+    const syntax = write('syntax.yaml', 'services:\n  - vip: [1, 2\n');
+    assert.match(errorsOf(syntax)[0]!, /syntax\.yaml:\d+: error: YAML: /);
+  });
+});
