@@ -1,0 +1,140 @@
+// Applies the difference between two desired states to a Dataplane, touching
+// only what changed, in an order that never points at something missing:
+// reals first, then tables, then VIPs; removals in the reverse order.
+import type { RealDefValue, VipKeyValue, VipMetaValue } from '../dataplane/abi';
+import { parseAddr, parseMac } from '../dataplane/addr';
+import type { DesiredReal, DesiredState, DesiredVip } from './desired';
+import { REAL_ACTIVE } from './desired';
+
+/** What reconcile needs of the data plane; LbDataplane implements it, tests use FakeDataplane. */
+export interface Dataplane {
+  setReal(id: number, real: RealDefValue): void;
+  setTable(vipId: number, realIds: ArrayLike<number>): void;
+  deleteTable(vipId: number): void;
+  setVip(key: VipKeyValue, meta: VipMetaValue): void;
+  deleteVip(key: VipKeyValue): boolean;
+  addTxPort(ifindex: number): void;
+}
+
+export const EMPTY_STATE: DesiredState = { vips: new Map(), reals: new Map(), txports: new Set() };
+
+function realDef(r: DesiredReal, active: boolean): RealDefValue {
+  return {
+    addr: parseAddr(r.addr).bytes,
+    mac: parseMac(r.mac),
+    srcMac: parseMac(r.srcMac),
+    ifindex: r.ifindex,
+    family: r.family,
+    method: r.method,
+    flags: active ? REAL_ACTIVE : 0,
+  };
+}
+
+function vipKey(v: DesiredVip): VipKeyValue {
+  return { addr: parseAddr(v.addr).bytes, port: v.port, proto: v.proto, family: v.family };
+}
+
+function vipMeta(v: DesiredVip): VipMetaValue {
+  return { id: v.id, flags: v.flags, sched: v.sched, tableSize: v.table.length, persistTimeout: v.persistTimeout, pad: 0 };
+}
+
+const sameReal = (a: DesiredReal, b: DesiredReal): boolean =>
+  a.addr === b.addr && a.mac === b.mac && a.srcMac === b.srcMac && a.ifindex === b.ifindex && a.method === b.method && a.active === b.active;
+
+const sameTable = (a: number[], b: number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+export interface ApplyStats {
+  reals: number;
+  tables: number;
+  vips: number;
+  removed: number;
+}
+
+export function applyDiff(dp: Dataplane, prev: DesiredState, next: DesiredState): ApplyStats {
+  const stats: ApplyStats = { reals: 0, tables: 0, vips: 0, removed: 0 };
+  for (const ifindex of next.txports) if (!prev.txports.has(ifindex)) dp.addTxPort(ifindex);
+
+  for (const [id, r] of next.reals) {
+    const old = prev.reals.get(id);
+    if (!old || !sameReal(old, r)) {
+      dp.setReal(id, realDef(r, r.active));
+      stats.reals++;
+    }
+  }
+  for (const [key, v] of next.vips) {
+    const old = prev.vips.get(key);
+    const tableChanged = !old || !sameTable(old.table, v.table);
+    const metaChanged = !old || JSON.stringify(vipMeta(old)) !== JSON.stringify(vipMeta(v));
+    // the program indexes the table modulo the VIP's table_size: a longer
+    // table goes in before the size grows, a shorter one after it shrinks
+    const shrinking = old !== undefined && v.table.length < old.table.length;
+    if (metaChanged && shrinking) dp.setVip(vipKey(v), vipMeta(v));
+    if (tableChanged) {
+      if (v.table.length > 0) dp.setTable(v.id, v.table);
+      else if (old && old.table.length > 0) dp.deleteTable(v.id);
+      stats.tables++;
+    }
+    if (metaChanged && !shrinking) dp.setVip(vipKey(v), vipMeta(v));
+    if (metaChanged) stats.vips++;
+  }
+  // ids are stable per key and freed only after a computation, so a removed
+  // VIP's id is not in `next`
+  for (const [key, old] of prev.vips) {
+    if (next.vips.has(key)) continue;
+    dp.deleteVip(vipKey(old));
+    if (old.table.length > 0) dp.deleteTable(old.id);
+    stats.removed++;
+  }
+  // a real that is gone keeps its slot, inactive, so flows pinned to it move
+  for (const [id, old] of prev.reals) {
+    if (!next.reals.has(id) && old.active) {
+      dp.setReal(id, realDef(old, false));
+      stats.removed++;
+    }
+  }
+  return stats;
+}
+
+/** An in-memory Dataplane recording what was written, for tests and `xdpvs check`. */
+export class FakeDataplane implements Dataplane {
+  readonly reals = new Map<number, RealDefValue>();
+  readonly tables = new Map<number, number[]>();
+  readonly vips = new Map<string, VipMetaValue>();
+  readonly txports = new Set<number>();
+  readonly log: string[] = [];
+
+  private static vipId(key: VipKeyValue): string {
+    return `${key.proto}/${key.family}/${key.addr.toString('hex')}/${key.port}`;
+  }
+
+  setReal(id: number, real: RealDefValue): void {
+    this.reals.set(id, real);
+    this.log.push(`real ${id}${real.flags & REAL_ACTIVE ? '' : ' inactive'}`);
+  }
+
+  setTable(vipId: number, realIds: ArrayLike<number>): void {
+    this.tables.set(vipId, Array.from(realIds));
+    this.log.push(`table ${vipId}`);
+  }
+
+  deleteTable(vipId: number): void {
+    this.tables.delete(vipId);
+    this.log.push(`table ${vipId} deleted`);
+  }
+
+  setVip(key: VipKeyValue, meta: VipMetaValue): void {
+    this.vips.set(FakeDataplane.vipId(key), meta);
+    this.log.push(`vip ${meta.id}`);
+  }
+
+  deleteVip(key: VipKeyValue): boolean {
+    const had = this.vips.delete(FakeDataplane.vipId(key));
+    this.log.push('vip deleted');
+    return had;
+  }
+
+  addTxPort(ifindex: number): void {
+    this.txports.add(ifindex);
+    this.log.push(`txport ${ifindex}`);
+  }
+}

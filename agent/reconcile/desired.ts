@@ -1,0 +1,190 @@
+// Desired data-plane state, computed purely from the configuration, each
+// real's health and administrative state, and how each real is reached.
+// No I/O here: apply.ts turns the difference between two of these into map
+// writes.
+import { Family, Method, RealFlags, Sched, VipFlags } from '../dataplane/abi';
+import { parseAddr } from '../dataplane/addr';
+import { endpointKey, type Config, type Endpoint, type Real, type Service } from '../config/model';
+import { buildMaglevRing } from '../sched/maglev';
+import { buildWrrSequence } from '../sched/wrr';
+import { Limits } from '../dataplane/abi';
+import type { IdAllocator } from './ids';
+
+/** How the director reaches a real: next-hop MAC and egress. */
+export interface Reach {
+  mac: string;
+  /** 0: out of the interface the packet came in on (XDP_TX) */
+  ifindex: number;
+  /** source MAC for a redirect; empty for XDP_TX */
+  srcMac?: string;
+}
+
+/** Runtime state of a real in a service, from health checks and the CLI. */
+export interface RealState {
+  /** false after its checks failed (or before the first success with alpha) */
+  up: boolean;
+  /** weight set at runtime (`xdpvs real weight`), overriding the configured one */
+  weight?: number;
+}
+
+export interface DesiredReal {
+  id: number;
+  /** "tcp 192.0.2.10:80 -> 10.0.1.1:80" */
+  key: string;
+  service: string;
+  addr: string;
+  port: number;
+  family: number;
+  method: number;
+  mac: string;
+  srcMac: string;
+  ifindex: number;
+  active: boolean;
+  weight: number;
+  up: boolean;
+  sorry: boolean;
+}
+
+export interface DesiredVip {
+  id: number;
+  service: string;
+  addr: string;
+  family: number;
+  port: number;
+  proto: number;
+  sched: number;
+  flags: number;
+  persistTimeout: number;
+  /** real ids, one per slot; empty when no real can take traffic */
+  table: number[];
+}
+
+export interface DesiredState {
+  vips: Map<string, DesiredVip>;
+  reals: Map<number, DesiredReal>;
+  txports: Set<number>;
+}
+
+export interface Inputs {
+  config: Config;
+  /** by real key; a real with no entry counts as up unless the service has alpha */
+  states: Map<string, RealState>;
+  /** by real address; a real not reached yet takes no traffic */
+  reach: Map<string, Reach>;
+  vipIds: IdAllocator;
+  realIds: IdAllocator;
+}
+
+const PROTO = { tcp: 6, udp: 17 } as const;
+const SCHED: Record<Service['scheduler'], number> = {
+  mh: Sched.XDPVS_SCHED_MH,
+  sh: Sched.XDPVS_SCHED_SH,
+  dh: Sched.XDPVS_SCHED_DH,
+  rr: Sched.XDPVS_SCHED_RR,
+  wrr: Sched.XDPVS_SCHED_RR,
+  // lc/wlc/sed/nq: a Maglev ring whose weights the agent feeds from live counts
+  lc: Sched.XDPVS_SCHED_MH,
+  wlc: Sched.XDPVS_SCHED_MH,
+  sed: Sched.XDPVS_SCHED_MH,
+  nq: Sched.XDPVS_SCHED_MH,
+};
+
+export function realKey(service: Service, real: Endpoint): string {
+  return `${service.key} -> ${endpointKey(real)}`;
+}
+
+export function sorryKey(service: Service): string {
+  return `${service.key} -> sorry`;
+}
+
+function describe(
+  service: Service,
+  key: string,
+  ep: Endpoint,
+  weight: number,
+  up: boolean,
+  sorry: boolean,
+  inputs: Inputs,
+): DesiredReal {
+  const a = parseAddr(ep.addr);
+  const reach = inputs.reach.get(ep.addr);
+  return {
+    id: inputs.realIds.get(key),
+    key,
+    service: service.key,
+    addr: ep.addr,
+    port: ep.port,
+    family: a.family,
+    method: service.method === 'tun' ? Method.XDPVS_FWD_TUN : Method.XDPVS_FWD_DR,
+    mac: reach?.mac ?? '00:00:00:00:00:00',
+    srcMac: reach?.srcMac ?? '00:00:00:00:00:00',
+    ifindex: reach?.ifindex ?? 0,
+    // unreachable or failed reals lose their flows; drained ones keep them
+    active: up && reach !== undefined,
+    weight,
+    up,
+    sorry,
+  };
+}
+
+function weightOf(real: Real, state: RealState | undefined): number {
+  return state?.weight ?? real.weight;
+}
+
+export function desiredState(inputs: Inputs): DesiredState {
+  const { config } = inputs;
+  const out: DesiredState = { vips: new Map(), reals: new Map(), txports: new Set() };
+  const liveReals = new Set<string>();
+
+  for (const svc of config.services) {
+    const reals: DesiredReal[] = [];
+    for (const r of svc.reals) {
+      const key = realKey(svc, r);
+      liveReals.add(key);
+      const state = inputs.states.get(key);
+      const up = state?.up ?? !svc.alpha;
+      reals.push(describe(svc, key, r, weightOf(r, state), up, false, inputs));
+    }
+    let serving = reals.filter((r) => r.active && r.weight > 0);
+    if (serving.length === 0 && svc.sorryServer) {
+      const key = sorryKey(svc);
+      liveReals.add(key);
+      const sorry = describe(svc, key, svc.sorryServer, 1, true, true, inputs);
+      reals.push(sorry);
+      if (sorry.active) serving = [sorry];
+    }
+    for (const r of reals) {
+      out.reals.set(r.id, r);
+      if (r.ifindex) out.txports.add(r.ifindex);
+    }
+
+    let table: number[] = [];
+    if (serving.length > 0) {
+      if (svc.scheduler === 'rr' || svc.scheduler === 'wrr') {
+        const weights = serving.map((r) => ({ id: r.id, weight: svc.scheduler === 'rr' ? 1 : r.weight }));
+        table = [...buildWrrSequence(weights, Limits.XDPVS_MAX_TABLE)];
+      } else {
+        table = [...buildMaglevRing(serving.map((r) => ({ key: endpointKey(r), id: r.id, weight: r.weight })), config.ringSize)];
+      }
+    }
+    const a = parseAddr(svc.vip);
+    out.vips.set(svc.key, {
+      id: inputs.vipIds.get(svc.key),
+      service: svc.key,
+      addr: svc.vip,
+      family: a.family,
+      port: svc.port,
+      proto: PROTO[svc.protocol],
+      sched: SCHED[svc.scheduler],
+      flags: svc.persistenceTimeout > 0 ? VipFlags.XDPVS_VIP_PERSIST : 0,
+      persistTimeout: svc.persistenceTimeout,
+      table,
+    });
+  }
+  inputs.vipIds.retain(new Set(out.vips.keys()));
+  inputs.realIds.retain(liveReals);
+  return out;
+}
+
+export const REAL_ACTIVE = RealFlags.XDPVS_REAL_ACTIVE;
+export { Family };

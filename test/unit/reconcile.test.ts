@@ -1,0 +1,172 @@
+// Desired state and the diff applied to a fake data plane: only what changed
+// is written, in an order that never points at something missing.
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import type { Config, Real, Service } from '../../agent/config/model';
+import { serviceKey } from '../../agent/config/model';
+import { applyDiff, EMPTY_STATE, FakeDataplane } from '../../agent/reconcile/apply';
+import { desiredState, realKey, type Inputs, type Reach, type RealState } from '../../agent/reconcile/desired';
+import { IdAllocator } from '../../agent/reconcile/ids';
+
+const LOC = { file: 'test', line: 1 };
+const real = (addr: string, weight = 1): Real => ({ addr, port: 80, weight, inhibitOnFailure: false, checks: [], loc: LOC });
+function service(vip: string, reals: Real[], over: Partial<Service> = {}): Service {
+  return {
+    key: serviceKey('tcp', vip, 80),
+    vip,
+    port: 80,
+    protocol: 'tcp',
+    scheduler: 'mh',
+    method: 'dr',
+    persistenceTimeout: 0,
+    delayLoop: 5,
+    alpha: false,
+    reals,
+    loc: LOC,
+    ...over,
+  };
+}
+
+class World {
+  vipIds = new IdAllocator(0, 511);
+  realIds = new IdAllocator(1, 4095);
+  states = new Map<string, RealState>();
+  reach = new Map<string, Reach>();
+  dp = new FakeDataplane();
+  prev = EMPTY_STATE;
+
+  constructor(public config: Config) {
+    for (let i = 1; i < 10; i++) this.reach.set(`10.0.1.${i}`, { mac: `02:00:00:00:01:0${i}`, ifindex: 0 });
+  }
+
+  inputs(): Inputs {
+    return { config: this.config, states: this.states, reach: this.reach, vipIds: this.vipIds, realIds: this.realIds };
+  }
+
+  /** Applies the current inputs; returns what was written. */
+  step(): string[] {
+    const next = desiredState(this.inputs());
+    const from = this.dp.log.length;
+    applyDiff(this.dp, this.prev, next);
+    this.prev = next;
+    return this.dp.log.slice(from);
+  }
+
+  tableOf(vip = 0): Set<number> {
+    return new Set(this.dp.tables.get(vip) ?? []);
+  }
+}
+
+const cfg = (services: Service[], ringSize = 251): Config => ({ ringSize, services, files: [] });
+
+describe('reconcile', () => {
+  it('first apply writes reals, then tables, then VIPs; a second apply writes nothing', () => {
+    const w = new World(cfg([service('192.0.2.10', [real('10.0.1.1'), real('10.0.1.2')])]));
+    assert.deepEqual(w.step(), ['real 1', 'real 2', 'table 0', 'vip 0']);
+    assert.deepEqual(w.tableOf(), new Set([1, 2]));
+    assert.equal(w.dp.tables.get(0)?.length, 251);
+    assert.deepEqual(w.step(), []);
+  });
+
+  it('a real whose check fails goes inactive and leaves the ring; only those two writes', () => {
+    const svc = service('192.0.2.10', [real('10.0.1.1'), real('10.0.1.2')]);
+    const w = new World(cfg([svc]));
+    w.step();
+    w.states.set(realKey(svc, svc.reals[0]!), { up: false });
+    assert.deepEqual(w.step(), ['real 1 inactive', 'table 0']);
+    assert.deepEqual(w.tableOf(), new Set([2]));
+    w.states.set(realKey(svc, svc.reals[0]!), { up: true });
+    assert.deepEqual(w.step(), ['real 1', 'table 0']);
+    assert.deepEqual(w.tableOf(), new Set([1, 2]));
+  });
+
+  it('a drained real (weight 0) stays active for its flows but leaves the ring', () => {
+    const svc = service('192.0.2.10', [real('10.0.1.1'), real('10.0.1.2')]);
+    const w = new World(cfg([svc]));
+    w.step();
+    w.states.set(realKey(svc, svc.reals[0]!), { up: true, weight: 0 });
+    assert.deepEqual(w.step(), ['table 0']);
+    assert.equal(w.dp.reals.get(1)?.flags, 1);
+    assert.deepEqual(w.tableOf(), new Set([2]));
+  });
+
+  it('with no real up the sorry server takes the whole table, and gives it back', () => {
+    const svc = service('192.0.2.10', [real('10.0.1.1')], { sorryServer: { addr: '10.0.1.9', port: 80 } });
+    const w = new World(cfg([svc]));
+    w.step();
+    w.states.set(realKey(svc, svc.reals[0]!), { up: false });
+    w.step();
+    const sorryId = [...w.tableOf()][0]!;
+    assert.deepEqual(w.tableOf(), new Set([sorryId]));
+    assert.equal(w.dp.reals.get(sorryId)?.mac.toString('hex'), '020000000109');
+    w.states.set(realKey(svc, svc.reals[0]!), { up: true });
+    assert.deepEqual(w.step(), ['real 1', 'table 0', `real ${sorryId} inactive`]);
+    assert.deepEqual(w.tableOf(), new Set([1]));
+  });
+
+  it('with no real up and no sorry server the size shrinks to 0 before the table goes', () => {
+    const svc = service('192.0.2.10', [real('10.0.1.1')]);
+    const w = new World(cfg([svc]));
+    w.step();
+    w.states.set(realKey(svc, svc.reals[0]!), { up: false });
+    assert.deepEqual(w.step(), ['real 1 inactive', 'vip 0', 'table 0 deleted']);
+    assert.equal([...w.dp.vips.values()][0]?.tableSize, 0);
+  });
+
+  it('a shorter rr sequence goes in after the VIP size shrinks, a longer one before it grows', () => {
+    const svc = service('192.0.2.10', [real('10.0.1.1'), real('10.0.1.2'), real('10.0.1.3')], { scheduler: 'rr' });
+    const w = new World(cfg([svc]));
+    w.step();
+    assert.deepEqual(w.dp.tables.get(0), [1, 2, 3]);
+    w.states.set(realKey(svc, svc.reals[2]!), { up: false });
+    assert.deepEqual(w.step(), ['real 3 inactive', 'vip 0', 'table 0']);
+    w.states.set(realKey(svc, svc.reals[2]!), { up: true });
+    assert.deepEqual(w.step(), ['real 3', 'table 0', 'vip 0']);
+  });
+
+  it('wrr follows weights; lc and friends use a Maglev ring', () => {
+    const w = new World(cfg([
+      service('192.0.2.10', [real('10.0.1.1', 3), real('10.0.1.2', 1)], { scheduler: 'wrr' }),
+      service('192.0.2.11', [real('10.0.1.1'), real('10.0.1.2')], { scheduler: 'wlc' }),
+    ]));
+    w.step();
+    assert.deepEqual(w.dp.tables.get(0), [1, 1, 2, 1]);
+    assert.equal(w.dp.tables.get(1)?.length, 251);
+  });
+
+  it('ids stay with their keys across reloads; a removed service is deleted and its reals go inactive', () => {
+    const a = service('192.0.2.10', [real('10.0.1.1')]);
+    const b = service('192.0.2.11', [real('10.0.1.2')]);
+    const w = new World(cfg([a, b]));
+    w.step();
+    const c = service('192.0.2.12', [real('10.0.1.3')]);
+    w.config = cfg([c, b]);
+    assert.deepEqual(w.step(), ['real 3', 'table 2', 'vip 2', 'vip deleted', 'table 0 deleted', 'real 1 inactive']);
+    assert.deepEqual(w.vipIds.toJSON(), { [b.key]: 1, [c.key]: 2 });
+    // the freed ids are reused afterwards, lowest first
+    w.config = cfg([c, b, service('192.0.2.13', [real('10.0.1.4')])]);
+    w.step();
+    assert.equal(w.vipIds.toJSON()['tcp 192.0.2.13:80'], 0);
+    const again = IdAllocator.fromJSON(0, 511, w.vipIds.toJSON());
+    assert.deepEqual(again.toJSON(), w.vipIds.toJSON());
+  });
+
+  it('a real not reached yet (no MAC) takes no traffic until it is', () => {
+    const w = new World(cfg([service('192.0.2.10', [real('10.0.1.1'), real('10.0.2.1')])]));
+    w.step();
+    assert.equal(w.dp.reals.get(2)?.flags, 0);
+    assert.deepEqual(w.tableOf(), new Set([1]));
+    w.reach.set('10.0.2.1', { mac: '02:00:00:00:02:01', ifindex: 5, srcMac: '02:00:00:00:00:05' });
+    assert.deepEqual(w.step(), ['txport 5', 'real 2', 'table 0']);
+  });
+
+  it('alpha: reals start down until their first check succeeds', () => {
+    const svc = service('192.0.2.10', [real('10.0.1.1')], { alpha: true });
+    const w = new World(cfg([svc]));
+    w.step();
+    assert.equal(w.dp.tables.has(0), false);
+    w.states.set(realKey(svc, svc.reals[0]!), { up: true });
+    w.step();
+    assert.deepEqual(w.tableOf(), new Set([1]));
+  });
+});
