@@ -1,0 +1,117 @@
+// Each check kind against real servers on 127.0.0.1: what passes, what fails,
+// and that every attempt ends within its timeout.
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as dgram from 'node:dgram';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { HealthCheck, HttpUrl } from '../../agent/config/model';
+import { runCheck } from '../../agent/health/checkers';
+
+const base = { delayLoop: 5, connectTimeout: 0.5, retry: 0, delayBeforeRetry: 1, warmup: 0, loc: { file: 't', line: 1 } };
+const at = (port: number) => ({ connect: { addr: '127.0.0.1', port } });
+const tcp = (port: number): HealthCheck => ({ type: 'tcp', ...base, ...at(port) });
+const web = (port: number, urls: HttpUrl[], virtualhost?: string): HealthCheck => ({
+  type: 'http',
+  urls,
+  ...(virtualhost ? { virtualhost } : {}),
+  ...base,
+  ...at(port),
+});
+
+/** A port nothing listens on: bound then closed. */
+async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+describe('health checkers', () => {
+  let httpServer: http.Server;
+  let httpPort: number;
+  let silent: net.Server;
+  let silentPort: number;
+  let udp: dgram.Socket;
+  let udpPort: number;
+  const hosts: string[] = [];
+
+  before(async () => {
+    httpServer = http.createServer((req, res) => {
+      hosts.push(req.headers.host ?? '');
+      if (req.url === '/health') res.end('OK');
+      else if (req.url === '/moved') res.writeHead(301, { Location: '/' }).end();
+      else res.writeHead(503).end('down');
+    });
+    await new Promise<void>((r) => httpServer.listen(0, '127.0.0.1', r));
+    httpPort = (httpServer.address() as AddressInfo).port;
+    // accepts connections and never answers
+    silent = net.createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    silentPort = (silent.address() as AddressInfo).port;
+    udp = dgram.createSocket('udp4');
+    udp.on('message', (msg, rinfo) => udp.send(Buffer.from(`pong ${msg.toString()}`), rinfo.port, rinfo.address));
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    udpPort = udp.address().port;
+  });
+
+  after(async () => {
+    silent.close();
+    udp.close();
+    httpServer.closeAllConnections();
+    await new Promise((r) => httpServer.close(r));
+  });
+
+  it('TCP: a listening port is up, a closed one down with the reason', async () => {
+    assert.equal((await runCheck(tcp(httpPort))).ok, true);
+    const r = await runCheck(tcp(await closedPort()));
+    assert.deepEqual([r.ok, r.detail], [false, 'ECONNREFUSED']);
+  });
+
+  it('HTTP: status ranges, every url, the Host header from virtualhost', async () => {
+    assert.equal((await runCheck(web(httpPort, [{ path: '/health', statusCodes: [[200, 299]] }], 'www.example'))).ok, true);
+    assert.equal(hosts.at(-1), 'www.example');
+    const r = await runCheck(web(httpPort, [{ path: '/health', statusCodes: [[200, 299]] }, { path: '/moved', statusCodes: [[200, 299]] }]));
+    assert.deepEqual([r.ok, r.detail], [false, '/moved: status 301']);
+    assert.equal((await runCheck(web(httpPort, [{ path: '/moved', statusCodes: [[200, 200], [301, 302]] }]))).ok, true);
+  });
+
+  it('HTTP: digest is the MD5 of the body', async () => {
+    const good = createHash('md5').update('OK').digest('hex');
+    assert.equal((await runCheck(web(httpPort, [{ path: '/health', statusCodes: [[200, 299]], digest: good }]))).ok, true);
+    const r = await runCheck(web(httpPort, [{ path: '/health', statusCodes: [[200, 299]], digest: '0'.repeat(32) }]));
+    assert.match(r.detail, new RegExp(`digest ${good}, want 0{32}`));
+  });
+
+  it('TCP and HTTP attempts end within connect_timeout when the server is silent', async () => {
+    const started = Date.now();
+    const r = await runCheck(web(silentPort, [{ path: '/', statusCodes: [[200, 299]] }]));
+    assert.equal(r.ok, false);
+    assert.match(r.detail, /no answer within 0.5s/);
+    assert.ok(Date.now() - started < 2000);
+  });
+
+  it('UDP: a required reply, silence without one, and ICMP port unreachable', async () => {
+    const udpCheck = (port: number, extra: object): HealthCheck => ({ type: 'udp', ...base, ...at(port), ...extra }) as HealthCheck;
+    assert.equal((await runCheck(udpCheck(udpPort, { payload: 'ping', require: 'pong ping' }))).ok, true);
+    const wrong = await runCheck(udpCheck(udpPort, { payload: 'ping', require: 'nope' }));
+    assert.deepEqual([wrong.ok, wrong.detail], [false, 'reply without the required text']);
+    const refused = await runCheck(udpCheck(await closedPort(), { payload: 'x' }));
+    assert.deepEqual([refused.ok, refused.detail], [false, 'ECONNREFUSED']);
+  });
+
+  it('MISC: the exit code decides; a script over its timeout is killed and counts as down', async () => {
+    const misc = (path: string, timeout?: number): HealthCheck =>
+      ({ type: 'misc', path, ...(timeout ? { timeout } : {}), ...base, ...at(0) }) as HealthCheck;
+    assert.equal((await runCheck(misc('exit 0'))).ok, true);
+    assert.deepEqual(await runCheck(misc('exit 3')).then((r) => [r.ok, r.detail]), [false, 'exit 3']);
+    const started = Date.now();
+    const slow = await runCheck(misc('sleep 30', 0.3));
+    assert.equal(slow.ok, false);
+    assert.match(slow.detail, /killed by SIGKILL/);
+    assert.ok(Date.now() - started < 3000);
+  });
+});
