@@ -1,6 +1,7 @@
 // The xdpvs command line. bin/xdpvs calls main().
 import { Command } from 'commander';
 import { decapCommand } from './decap';
+import { checkCommand, runCommand } from './run';
 
 const { version } = require('../../../package.json') as { version: string };
 
@@ -8,6 +9,8 @@ export function program(): Command {
   return new Command('xdpvs')
     .description('LVS-style virtual server with an XDP data plane')
     .version(version)
+    .addCommand(runCommand())
+    .addCommand(checkCommand())
     .addCommand(decapCommand());
 }
 

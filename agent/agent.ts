@@ -1,0 +1,364 @@
+// The running director: wires config -> health -> reconcile -> dataplane and
+// keeps the maps true while reals come and go. Everything with a side effect
+// (XDP attach, map writes, timers, scripts) is here or below; the pieces it
+// calls are pure or injected.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Logger } from 'pino';
+import { ConfigError, formatDiagnostic } from './config/diagnostics';
+import { loadConfig } from './config/load';
+import type { Config } from './config/model';
+import { parseAddr } from './dataplane/addr';
+import { ensurePinDir } from './dataplane/bpffs';
+import { LbDataplane } from './dataplane/lb';
+import { resolveReach, type Resolved } from './dataplane/reach';
+import { runCheck, type CheckResult } from './health/checkers';
+import { HealthMonitor, systemClock, type Target } from './health/monitor';
+import { applyDiff, EMPTY_STATE } from './reconcile/apply';
+import { desiredState, realKey, type DesiredState, type RealState } from './reconcile/desired';
+import { IdAllocator } from './reconcile/ids';
+import { Limits } from './dataplane/abi';
+import { attachXdp, detachXdp, programById, queryXdp, type XdpMode } from '../native/index';
+
+export interface AgentOptions {
+  configPath: string;
+  interfaces: string[];
+  xdpMode: XdpMode;
+  /** bpffs directory of the pinned maps */
+  pinDir: string;
+  /** directory for ids.json (and the control socket) */
+  stateDir: string;
+  log: Logger;
+  maxFlows?: number;
+  /** how often unresolved reals are retried and resolved ones refreshed, ms */
+  reachInterval?: number;
+}
+
+export interface RealView {
+  key: string;
+  addr: string;
+  port: number;
+  id: number;
+  weight: number;
+  configuredWeight: number;
+  up: boolean;
+  reached: boolean;
+  sorry: boolean;
+  lastCheck?: CheckResult;
+}
+
+export interface ServiceView {
+  key: string;
+  vipId: number;
+  scheduler: string;
+  method: string;
+  persistenceTimeout: number;
+  tableSize: number;
+  reals: RealView[];
+}
+
+const PROGRAM_NAME = 'xdpvs_lb';
+
+export class Agent {
+  private config!: Config;
+  private dp!: LbDataplane;
+  private monitor!: HealthMonitor;
+  private prev: DesiredState = EMPTY_STATE;
+  private readonly states = new Map<string, RealState>();
+  private readonly reach = new Map<string, Resolved>();
+  private readonly lastResults = new Map<string, CheckResult>();
+  private vipIds = new IdAllocator(0, Limits.XDPVS_MAX_VIPS - 1);
+  private realIds = new IdAllocator(1, Limits.XDPVS_MAX_REALS - 1);
+  private reachTimer: NodeJS.Timeout | undefined;
+  private reconcilePending = false;
+  private attached: { iface: string; mode: XdpMode }[] = [];
+  private readonly log: Logger;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.log = opts.log;
+  }
+
+  private get idsFile(): string {
+    return path.join(this.opts.stateDir, 'ids.json');
+  }
+
+  /** Loads config and data plane, attaches, programs the maps, starts checks. Throws ConfigError on a bad config. */
+  async start(): Promise<void> {
+    this.config = this.load();
+    fs.mkdirSync(this.opts.stateDir, { recursive: true });
+    this.restoreIds();
+    ensurePinDir(this.opts.pinDir);
+    this.dp = LbDataplane.load({ pinDir: this.opts.pinDir, ...(this.opts.maxFlows ? { maxFlows: this.opts.maxFlows } : {}) });
+    await this.refreshReach();
+    this.monitor = new HealthMonitor(
+      (key, up, detail) => this.onHealth(key, up, detail),
+      runCheck,
+      systemClock,
+      Math.random,
+      (key, _check, result) => this.lastResults.set(key, result),
+    );
+    this.monitor.set(this.targets());
+    this.reconcile();
+    this.sweepStale();
+    for (const iface of this.opts.interfaces) this.attach(iface);
+    this.scheduleReach();
+    this.log.info({ services: this.config.services.length, interfaces: this.attached }, 'xdpvs running');
+  }
+
+  private load(): Config {
+    const { config, warnings, format } = loadConfig(this.opts.configPath);
+    for (const w of warnings) this.log.warn({ code: w.code, at: `${w.loc.file}:${w.loc.line}` }, w.message);
+    this.log.info({ file: this.opts.configPath, format, services: config.services.length }, 'configuration loaded');
+    return config;
+  }
+
+  /** Attaches, replacing atomically a director program already there (an earlier agent's). */
+  private attach(iface: string): void {
+    const q = queryXdp(iface);
+    const existing = q.drvProgId || q.skbProgId;
+    let replace;
+    if (existing) {
+      const prog = programById(existing);
+      if (prog.name !== PROGRAM_NAME) {
+        prog.close();
+        throw new Error(`${iface} already has XDP program ${prog.name} (id ${existing}): detach it first`);
+      }
+      replace = prog;
+    }
+    try {
+      const mode = attachXdp(iface, this.dp.program, this.opts.xdpMode, replace);
+      this.attached.push({ iface, mode });
+      this.log.info({ iface, mode, replaced: existing || undefined }, 'xdp attached');
+    } finally {
+      replace?.close();
+    }
+  }
+
+  /** Every real's health target; state is kept across reloads for unchanged checks. */
+  private targets(): Target[] {
+    return this.config.services.flatMap((s) => s.reals.map((r) => ({ key: realKey(s, r), checks: r.checks, initialUp: !s.alpha })));
+  }
+
+  private onHealth(key: string, up: boolean, detail: string): void {
+    this.states.set(key, { ...this.states.get(key), up });
+    const real = this.findReal(key);
+    this.log[up ? 'info' : 'warn']({ real: key, detail }, up ? 'real up' : 'real down');
+    const script = up ? real?.notifyUp : real?.notifyDown;
+    if (script) {
+      const child = spawn('/bin/sh', ['-c', script], { stdio: 'ignore', detached: true });
+      child.on('error', (err) => this.log.error({ script, err: err.message }, 'notify script failed'));
+      child.unref();
+    }
+    this.scheduleReconcile();
+  }
+
+  private findReal(key: string) {
+    for (const s of this.config.services) for (const r of s.reals) if (realKey(s, r) === key) return r;
+    return undefined;
+  }
+
+  private scheduleReconcile(): void {
+    if (this.reconcilePending) return;
+    this.reconcilePending = true;
+    setImmediate(() => {
+      this.reconcilePending = false;
+      this.reconcile();
+    });
+  }
+
+  /** Writes what changed since the last pass into the maps. */
+  reconcile(): void {
+    const next = desiredState({
+      config: this.config,
+      states: this.states,
+      reach: this.reach,
+      vipIds: this.vipIds,
+      realIds: this.realIds,
+    });
+    this.writeSettings();
+    const stats = applyDiff(this.dp, this.prev, next);
+    this.prev = next;
+    if (stats.reals + stats.tables + stats.vips + stats.removed > 0) {
+      this.log.info(stats, 'maps updated');
+      this.saveIds();
+    }
+  }
+
+  /** Tunnel sources: our address toward the first reached TUN real of each family. */
+  private writeSettings(): void {
+    let src4: Buffer = Buffer.alloc(4);
+    let src6: Buffer = Buffer.alloc(16);
+    for (const s of this.config.services) {
+      if (s.method !== 'tun') continue;
+      for (const r of [...s.reals, ...(s.sorryServer ? [s.sorryServer] : [])]) {
+        const src = this.reach.get(r.addr)?.prefsrc;
+        if (!src) continue;
+        const a = parseAddr(src);
+        if (a.family === 2 && !src4.some(Boolean)) src4 = a.bytes.subarray(0, 4);
+        if (a.family === 10 && !src6.some(Boolean)) src6 = a.bytes;
+      }
+    }
+    this.dp.setSettings({ tunSrc4: src4, tunSrc6: src6 });
+  }
+
+  /** VIPs pinned by an earlier run that this configuration no longer has. */
+  private sweepStale(): void {
+    const keep = new Set([...this.prev.vips.values()].map((v) => `${v.id}`));
+    for (const [key, meta] of [...this.dp.vips()]) {
+      if (keep.has(`${meta.id}`)) continue;
+      this.dp.deleteVip(key);
+      this.dp.deleteTable(meta.id);
+      this.log.info({ vipId: meta.id }, 'removed a VIP left from an earlier configuration');
+    }
+  }
+
+  /** Re-resolves reals: every second while one is unreached, else every reachInterval. */
+  private scheduleReach(): void {
+    const unreached = this.allRealAddrs().some((a) => !this.reach.has(a));
+    const ms = unreached ? 1000 : (this.opts.reachInterval ?? 5000);
+    this.reachTimer = setTimeout(() => {
+      void this.refreshReach()
+        .then((changed) => changed && this.reconcile())
+        .catch((err: Error) => this.log.error({ err: err.message }, 'resolving reals failed'))
+        .finally(() => this.reachTimer && this.scheduleReach());
+    }, ms);
+  }
+
+  private allRealAddrs(): string[] {
+    const addrs = new Set<string>();
+    for (const s of this.config.services) {
+      for (const r of s.reals) addrs.add(r.addr);
+      if (s.sorryServer) addrs.add(s.sorryServer.addr);
+    }
+    return [...addrs];
+  }
+
+  /** Re-resolves every real; true when something changed. */
+  private async refreshReach(): Promise<boolean> {
+    const addrs = new Set(this.allRealAddrs());
+    let changed = false;
+    await Promise.all(
+      [...addrs].map(async (addr) => {
+        const r = await resolveReach(addr, this.opts.interfaces).catch(() => undefined);
+        const old = this.reach.get(addr);
+        if (JSON.stringify(r) === JSON.stringify(old)) return;
+        changed = true;
+        if (r) this.reach.set(addr, r);
+        else this.reach.delete(addr);
+        this.log.info({ real: addr, mac: r?.mac, dev: r?.dev }, r ? 'real reached' : 'real not reachable yet');
+      }),
+    );
+    for (const addr of [...this.reach.keys()]) if (!addrs.has(addr)) this.reach.delete(addr);
+    return changed;
+  }
+
+  /** SIGHUP: a new configuration, or the old one kept with every error logged. */
+  async reload(): Promise<boolean> {
+    let config: Config;
+    try {
+      config = this.load();
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        for (const d of err.diagnostics.filter((x) => x.severity === 'error')) this.log.error({ code: d.code }, formatDiagnostic(d));
+        this.log.error('reload rejected: the previous configuration keeps serving');
+        return false;
+      }
+      throw err;
+    }
+    this.config = config;
+    this.monitor.set(this.targets());
+    for (const key of [...this.states.keys()]) if (this.monitor.isUp(key) === undefined) this.states.delete(key);
+    await this.refreshReach();
+    this.reconcile();
+    this.log.info('configuration reloaded');
+    return true;
+  }
+
+  /** Runtime weight of a real (`xdpvs real weight|drain|enable`); undefined clears the override. */
+  setWeight(serviceKey: string, real: string, weight: number | undefined): void {
+    const svc = this.config.services.find((s) => s.key === serviceKey);
+    const r = svc?.reals.find((x) => `${x.addr}:${x.port}` === real || `[${x.addr}]:${x.port}` === real);
+    if (!svc || !r) throw new Error(`no real ${real} in service ${serviceKey}`);
+    const key = realKey(svc, r);
+    const up = this.states.get(key)?.up ?? this.monitor.isUp(key) ?? true;
+    this.states.set(key, weight === undefined ? { up } : { up, weight });
+    this.log.info({ real: key, weight: weight ?? r.weight }, 'weight changed');
+    this.reconcile();
+  }
+
+  services(): ServiceView[] {
+    return this.config.services.map((s) => {
+      const vip = this.prev.vips.get(s.key);
+      const reals = [...this.prev.reals.values()].filter((r) => r.service === s.key);
+      return {
+        key: s.key,
+        vipId: vip?.id ?? -1,
+        scheduler: s.scheduler,
+        method: s.method,
+        persistenceTimeout: s.persistenceTimeout,
+        tableSize: vip?.table.length ?? 0,
+        reals: reals.map((r) => {
+          const configured = s.reals.find((x) => realKey(s, x) === r.key);
+          const last = this.lastResults.get(r.key);
+          return {
+            key: r.key,
+            addr: r.addr,
+            port: r.port,
+            id: r.id,
+            weight: r.weight,
+            configuredWeight: configured?.weight ?? 0,
+            up: r.up,
+            reached: this.reach.has(r.addr),
+            sorry: r.sorry,
+            ...(last ? { lastCheck: last } : {}),
+          };
+        }),
+      };
+    });
+  }
+
+  get dataplane(): LbDataplane {
+    return this.dp;
+  }
+
+  private restoreIds(): void {
+    try {
+      const saved = JSON.parse(fs.readFileSync(this.idsFile, 'utf8')) as { vips?: Record<string, number>; reals?: Record<string, number> };
+      this.vipIds = IdAllocator.fromJSON(0, Limits.XDPVS_MAX_VIPS - 1, saved.vips ?? {});
+      this.realIds = IdAllocator.fromJSON(1, Limits.XDPVS_MAX_REALS - 1, saved.reals ?? {});
+    } catch {
+      /* first run */
+    }
+  }
+
+  private saveIds(): void {
+    const tmp = `${this.idsFile}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ vips: this.vipIds.toJSON(), reals: this.realIds.toJSON() }));
+    fs.renameSync(tmp, this.idsFile);
+  }
+
+  /**
+   * Stops checks and timers. `detach`: take the program off the interfaces
+   * (a clean stop); otherwise it stays attached with its pinned maps, and the
+   * next agent re-adopts them without dropping traffic.
+   */
+  stop(detach: boolean): void {
+    if (this.reachTimer) clearTimeout(this.reachTimer);
+    this.reachTimer = undefined;
+    this.monitor?.stop();
+    if (detach) {
+      for (const { iface, mode } of this.attached) {
+        try {
+          detachXdp(iface, mode);
+          this.log.info({ iface }, 'xdp detached');
+        } catch (err) {
+          this.log.error({ iface, err: (err as Error).message }, 'detach failed');
+        }
+      }
+    }
+    this.attached = [];
+    this.dp?.close();
+  }
+}
+

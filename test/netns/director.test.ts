@@ -1,0 +1,138 @@
+// The director end to end: `xdpvs run` in a namespace, real HTTP servers,
+// curl from a client through the VIP, by DR and by TUN.
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { Lab, type AgentProcess } from '../../agent/lab/lab';
+import { requireRoot } from '../support/root';
+
+/** Bodies of n GETs (each a new connection, so a new source port) -> count per real. */
+function spread(lab: Lab, n: number): Map<string, number> {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const body = lab.get('/')?.trim() ?? 'FAILED';
+    seen.set(body, (seen.get(body) ?? 0) + 1);
+  }
+  return seen;
+}
+
+/** Polls until every real answers (checks passed, MACs resolved), within the limit. */
+async function untilServing(lab: Lab, names: string[], limitMs: number): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  const want = new Set(names);
+  while (Date.now() < deadline) {
+    for (const [name] of spread(lab, 6)) want.delete(name);
+    if (want.size === 0) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`reals never served: ${[...want].join(', ')}`);
+}
+
+const config = (method: 'dr' | 'tun', weights: number[], lbAlgo = 'mh'): string =>
+  [
+    'services:',
+    '  - vip: 198.18.1.100',
+    '    port: 80',
+    `    lb_algo: ${lbAlgo}`,
+    `    lb_kind: ${method}`,
+    '    delay_loop: 1',
+    '    reals:',
+    ...weights.flatMap((w, i) => [
+      `      - address: 198.18.0.${11 + i}`,
+      `        weight: ${w}`,
+      '        checks: [{ type: http, path: /health, connect_timeout: 1, retry: 0, delay_before_retry: 1 }]',
+    ]),
+  ].join('\n');
+
+describe('director by DR, end to end', () => {
+  let lab: Lab;
+  let agent: AgentProcess;
+  let cfg: string;
+
+  before(async () => {
+    requireRoot('netns');
+    lab = new Lab({ tag: 'e', reals: 3 });
+    for (let i = 0; i < 3; i++) await lab.startServer(i);
+    cfg = lab.writeConfig('xdpvs.yaml', config('dr', [1, 1, 1]));
+    agent = lab.startAgent(cfg);
+    await agent.waitFor(/xdpvs running/, 15_000);
+    await untilServing(lab, ['real1', 'real2', 'real3'], 20_000);
+  });
+
+  after(async () => lab?.cleanup());
+
+  it('spreads new connections over every real', () => {
+    const seen = spread(lab, 60);
+    assert.deepEqual([...seen.keys()].sort(), ['real1', 'real2', 'real3']);
+    for (const [name, n] of seen) assert.ok(n >= 5, `${name} got ${n} of 60`);
+  });
+
+  it('a real whose server dies is taken out by its check, no later request fails, and it comes back', async () => {
+    await lab.stopServer(1);
+    await agent.waitFor(/real down/, 10_000);
+    const seen = spread(lab, 30);
+    assert.deepEqual([...seen.keys()].sort(), ['real1', 'real3']);
+    await lab.startServer(1);
+    await agent.waitFor(/real up/, 10_000);
+    await untilServing(lab, ['real2'], 10_000);
+  });
+
+  it('a weight change by reload (SIGHUP) applies live', async () => {
+    lab.writeConfig('xdpvs.yaml', config('dr', [0, 1, 1]));
+    agent.signal('SIGHUP');
+    await agent.waitFor(/configuration reloaded/, 10_000);
+    const seen = spread(lab, 30);
+    assert.deepEqual([...seen.keys()].sort(), ['real2', 'real3']);
+  });
+
+  it('a broken file on SIGHUP is rejected with its errors and changes nothing', async () => {
+    lab.writeConfig('xdpvs.yaml', `${config('dr', [1, 1, 1])}\n    persistence_timeout: soon\n`);
+    agent.signal('SIGHUP');
+    const line = await agent.waitFor(/persistence_timeout|reload rejected/, 10_000);
+    assert.match(line, /xdpvs\.yaml:\d+: error: persistence_timeout wants an integer/);
+    await agent.waitFor(/reload rejected: the previous configuration keeps serving/, 5_000, true);
+    const seen = spread(lab, 30);
+    assert.deepEqual([...seen.keys()].sort(), ['real2', 'real3']);
+  });
+
+  it('an agent restart (SIGUSR2, then run again) keeps a long download going and keeps serving', async () => {
+    lab.writeConfig('xdpvs.yaml', config('dr', [1, 1, 1]));
+    agent.signal('SIGHUP');
+    await agent.waitFor(/configuration reloaded/, 10_000);
+    // 4 MiB in 64 chunks 50 ms apart: about 3 s
+    const download = lab.download('/big?mb=4&ms=50', 30);
+    await new Promise((r) => setTimeout(r, 500));
+    agent.signal('SIGUSR2');
+    assert.equal(await agent.exited, 0);
+    assert.ok(lab.get('/'), 'served with no agent running: the program stayed attached');
+    agent = lab.startAgent(cfg);
+    await agent.waitFor(/xdpvs running/, 15_000);
+    assert.match(agent.lines.join('\n'), /"replaced":\d+/, 'the new agent replaced the program atomically');
+    const result = await download;
+    assert.deepEqual(result, { code: 0, bytes: 4 * 1024 * 1024 });
+  });
+});
+
+describe('director by TUN, end to end', () => {
+  let lab: Lab;
+
+  before(async () => {
+    requireRoot('netns');
+    lab = new Lab({ tag: 't', reals: 2 });
+    for (let i = 0; i < 2; i++) {
+      lab.attachDecap(i);
+      await lab.startServer(i);
+    }
+    const agent = lab.startAgent(lab.writeConfig('xdpvs.yaml', config('tun', [1, 1], 'rr')));
+    await agent.waitFor(/xdpvs running/, 15_000);
+    await untilServing(lab, ['real1', 'real2'], 20_000);
+  });
+
+  after(async () => lab?.cleanup());
+
+  it('tunnels to reals that decapsulate with the decap program; rr alternates', () => {
+    const seen = spread(lab, 20);
+    assert.deepEqual([...seen.keys()].sort(), ['real1', 'real2']);
+    // per-CPU cursors: each CPU alternates, so the split stays near even
+    for (const [, n] of seen) assert.ok(n >= 6, JSON.stringify([...seen]));
+  });
+});
