@@ -18,7 +18,8 @@ import { HealthMonitor, systemClock, type Target } from './health/monitor';
 import { applyDiff, EMPTY_STATE } from './reconcile/apply';
 import { desiredState, realKey, type DesiredState, type RealState } from './reconcile/desired';
 import { IdAllocator } from './reconcile/ids';
-import { Limits } from './dataplane/abi';
+import { FlowKind, Limits } from './dataplane/abi';
+import { FEEDBACK_SCHEDULERS, feedbackWeights } from './sched/feedback';
 import { attachXdp, detachXdp, programById, queryXdp, type XdpMode } from '../native/index';
 
 export interface AgentOptions {
@@ -59,6 +60,17 @@ export interface ServiceView {
 }
 
 const PROGRAM_NAME = 'xdpvs_lb';
+/** how often lc/wlc/sed/nq weights are recomputed from live connection counts */
+const FEEDBACK_INTERVAL_MS = 2000;
+/** a flow seen within this many seconds counts as an active connection */
+export const ACTIVE_FLOW_SECONDS = 60;
+/** at most this many flow entries are read per scan (the map is an LRU of up to millions) */
+const MAX_FLOW_SCAN = 262144;
+
+export interface FlowCounts {
+  active: number;
+  inactive: number;
+}
 
 export class Agent {
   private config!: Config;
@@ -71,6 +83,7 @@ export class Agent {
   private vipIds = new IdAllocator(0, Limits.XDPVS_MAX_VIPS - 1);
   private realIds = new IdAllocator(1, Limits.XDPVS_MAX_REALS - 1);
   private reachTimer: NodeJS.Timeout | undefined;
+  private feedbackTimer: NodeJS.Timeout | undefined;
   private reconcilePending = false;
   private attached: { iface: string; mode: XdpMode }[] = [];
   private readonly log: Logger;
@@ -103,6 +116,7 @@ export class Agent {
     this.sweepStale();
     for (const iface of this.opts.interfaces) this.attach(iface);
     this.scheduleReach();
+    this.feedbackTimer = setInterval(() => this.feedback(), FEEDBACK_INTERVAL_MS);
     this.log.info({ services: this.config.services.length, interfaces: this.attached }, 'xdpvs running');
   }
 
@@ -318,6 +332,47 @@ export class Agent {
     });
   }
 
+  /**
+   * Connection entries per real id: active when seen in the last
+   * ACTIVE_FLOW_SECONDS, inactive otherwise (xdpvs does not track TCP states,
+   * so this stands in for IPVS's ActiveConn / InActConn).
+   */
+  flowCounts(): Map<number, FlowCounts> {
+    const counts = new Map<number, FlowCounts>();
+    const now = process.hrtime.bigint(); // CLOCK_MONOTONIC, as bpf_ktime_get_ns
+    const window = BigInt(ACTIVE_FLOW_SECONDS) * 1_000_000_000n;
+    let n = 0;
+    for (const [key, state] of this.dp.flows()) {
+      if (++n > MAX_FLOW_SCAN) break;
+      if (key.kind !== FlowKind.XDPVS_FLOW_CONN) continue;
+      const c = counts.get(state.realId) ?? { active: 0, inactive: 0 };
+      if (now - state.lastSeen <= window) c.active++;
+      else c.inactive++;
+      counts.set(state.realId, c);
+    }
+    return counts;
+  }
+
+  /** lc/wlc/sed/nq: ring weights from live connection counts. */
+  private feedback(): void {
+    const services = this.config.services.filter((s) => FEEDBACK_SCHEDULERS.includes(s.scheduler));
+    if (services.length === 0) return;
+    const counts = this.flowCounts();
+    let changed = false;
+    for (const s of services) {
+      const loads = [...this.prev.reals.values()]
+        .filter((r) => r.service === s.key && !r.sorry && r.active)
+        .map((r) => ({ key: r.key, weight: r.weight, active: counts.get(r.id)?.active ?? 0 }));
+      for (const [key, ringWeight] of feedbackWeights(s.scheduler, loads)) {
+        const st = this.states.get(key) ?? { up: this.monitor.isUp(key) ?? true };
+        if (st.ringWeight === ringWeight) continue;
+        this.states.set(key, { ...st, ringWeight });
+        changed = true;
+      }
+    }
+    if (changed) this.reconcile();
+  }
+
   get dataplane(): LbDataplane {
     return this.dp;
   }
@@ -346,6 +401,7 @@ export class Agent {
   stop(detach: boolean): void {
     if (this.reachTimer) clearTimeout(this.reachTimer);
     this.reachTimer = undefined;
+    if (this.feedbackTimer) clearInterval(this.feedbackTimer);
     this.monitor?.stop();
     if (detach) {
       for (const { iface, mode } of this.attached) {

@@ -25,6 +25,8 @@ export interface RealState {
   up: boolean;
   /** weight set at runtime (`xdpvs real weight`), overriding the configured one */
   weight?: number;
+  /** lc/wlc/sed/nq: the ring weight from live connection counts (agent/sched/feedback.ts) */
+  ringWeight?: number;
 }
 
 export interface DesiredReal {
@@ -41,6 +43,8 @@ export interface DesiredReal {
   ifindex: number;
   active: boolean;
   weight: number;
+  /** the weight its table share follows: ringWeight when fed back, else weight */
+  ringWeight: number;
   up: boolean;
   sorry: boolean;
 }
@@ -102,6 +106,7 @@ function describe(
   key: string,
   ep: Endpoint,
   weight: number,
+  ringWeight: number,
   up: boolean,
   sorry: boolean,
   inputs: Inputs,
@@ -122,6 +127,7 @@ function describe(
     // unreachable or failed reals lose their flows; drained ones keep them
     active: up && reach !== undefined,
     weight,
+    ringWeight,
     up,
     sorry,
   };
@@ -143,13 +149,14 @@ export function desiredState(inputs: Inputs): DesiredState {
       liveReals.add(key);
       const state = inputs.states.get(key);
       const up = state?.up ?? !svc.alpha;
-      reals.push(describe(svc, key, r, weightOf(r, state), up, false, inputs));
+      const weight = weightOf(r, state);
+      reals.push(describe(svc, key, r, weight, state?.ringWeight ?? weight, up, false, inputs));
     }
     let serving = reals.filter((r) => r.active && r.weight > 0);
     if (serving.length === 0 && svc.sorryServer) {
       const key = sorryKey(svc);
       liveReals.add(key);
-      const sorry = describe(svc, key, svc.sorryServer, 1, true, true, inputs);
+      const sorry = describe(svc, key, svc.sorryServer, 1, 1, true, true, inputs);
       reals.push(sorry);
       if (sorry.active) serving = [sorry];
     }
@@ -164,7 +171,10 @@ export function desiredState(inputs: Inputs): DesiredState {
         const weights = serving.map((r) => ({ id: r.id, weight: svc.scheduler === 'rr' ? 1 : r.weight }));
         table = [...buildWrrSequence(weights, Limits.XDPVS_MAX_TABLE)];
       } else {
-        table = [...buildMaglevRing(serving.map((r) => ({ key: endpointKey(r), id: r.id, weight: r.weight })), config.ringSize)];
+        // fed-back weights of 0 (nq: busy reals while others idle) leave the ring, never all of it
+        const fed = serving.filter((r) => r.ringWeight > 0);
+        const ring = (fed.length > 0 ? fed : serving).map((r) => ({ key: endpointKey(r), id: r.id, weight: fed.length > 0 ? r.ringWeight : r.weight }));
+        table = [...buildMaglevRing(ring, config.ringSize)];
       }
     }
     const a = parseAddr(svc.vip);
