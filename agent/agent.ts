@@ -18,7 +18,10 @@ import { HealthMonitor, systemClock, type Target } from './health/monitor';
 import { applyDiff, EMPTY_STATE } from './reconcile/apply';
 import { desiredState, realKey, type DesiredState, type RealState } from './reconcile/desired';
 import { IdAllocator } from './reconcile/ids';
-import { FlowKind, Limits } from './dataplane/abi';
+import { FlowKind, Limits, REASON_NAMES } from './dataplane/abi';
+import { ControlServer } from './control/server';
+import { Metrics, type MetricsSource } from './metrics/metrics';
+import type { Answer, Request, ServiceRow, StatsAnswer } from './control/protocol';
 import { FEEDBACK_SCHEDULERS, feedbackWeights } from './sched/feedback';
 import { attachXdp, detachXdp, programById, queryXdp, type XdpMode } from '../native/index';
 
@@ -34,32 +37,12 @@ export interface AgentOptions {
   maxFlows?: number;
   /** how often unresolved reals are retried and resolved ones refreshed, ms */
   reachInterval?: number;
-}
-
-export interface RealView {
-  key: string;
-  addr: string;
-  port: number;
-  id: number;
-  weight: number;
-  configuredWeight: number;
-  up: boolean;
-  reached: boolean;
-  sorry: boolean;
-  lastCheck?: CheckResult;
-}
-
-export interface ServiceView {
-  key: string;
-  vipId: number;
-  scheduler: string;
-  method: string;
-  persistenceTimeout: number;
-  tableSize: number;
-  reals: RealView[];
+  /** HOST:PORT for /metrics; undefined: no metrics endpoint */
+  metrics?: string;
 }
 
 const PROGRAM_NAME = 'xdpvs_lb';
+const VERSION = (require('../../package.json') as { version: string }).version;
 /** how often lc/wlc/sed/nq weights are recomputed from live connection counts */
 const FEEDBACK_INTERVAL_MS = 2000;
 /** a flow seen within this many seconds counts as an active connection */
@@ -72,7 +55,7 @@ export interface FlowCounts {
   inactive: number;
 }
 
-export class Agent {
+export class Agent implements MetricsSource {
   private config!: Config;
   private dp!: LbDataplane;
   private monitor!: HealthMonitor;
@@ -86,6 +69,9 @@ export class Agent {
   private feedbackTimer: NodeJS.Timeout | undefined;
   private reconcilePending = false;
   private attached: { iface: string; mode: XdpMode }[] = [];
+  private control: ControlServer | undefined;
+  private metrics: Metrics | undefined;
+  private format = '';
   private readonly log: Logger;
 
   constructor(private readonly opts: AgentOptions) {
@@ -109,12 +95,20 @@ export class Agent {
       runCheck,
       systemClock,
       Math.random,
-      (key, _check, result) => this.lastResults.set(key, result),
+      (key, check, result) => {
+        this.lastResults.set(key, result);
+        this.metrics?.observeCheck(key, check.type, result);
+      },
     );
     this.monitor.set(this.targets());
     this.reconcile();
     this.sweepStale();
     for (const iface of this.opts.interfaces) this.attach(iface);
+    this.control = new ControlServer(this.opts.stateDir, (req) => this.handle(req), this.log);
+    if (this.opts.metrics) {
+      this.metrics = new Metrics(this);
+      await this.metrics.listen(this.opts.metrics, this.log);
+    }
     this.scheduleReach();
     this.feedbackTimer = setInterval(() => this.feedback(), FEEDBACK_INTERVAL_MS);
     this.log.info({ services: this.config.services.length, interfaces: this.attached }, 'xdpvs running');
@@ -124,6 +118,7 @@ export class Agent {
     const { config, warnings, format } = loadConfig(this.opts.configPath);
     for (const w of warnings) this.log.warn({ code: w.code, at: `${w.loc.file}:${w.loc.line}` }, w.message);
     this.log.info({ file: this.opts.configPath, format, services: config.services.length }, 'configuration loaded');
+    this.format = format;
     return config;
   }
 
@@ -276,16 +271,23 @@ export class Agent {
       if (err instanceof ConfigError) {
         for (const d of err.diagnostics.filter((x) => x.severity === 'error')) this.log.error({ code: d.code }, formatDiagnostic(d));
         this.log.error('reload rejected: the previous configuration keeps serving');
+        this.metrics?.reloaded(false);
         return false;
       }
       throw err;
     }
     this.config = config;
     this.monitor.set(this.targets());
-    for (const key of [...this.states.keys()]) if (this.monitor.isUp(key) === undefined) this.states.delete(key);
+    // as keepalived re-syncs IPVS to its file: runtime weights (`xdpvs real`) end with a reload
+    for (const [key, st] of [...this.states]) {
+      const up = this.monitor.isUp(key);
+      if (up === undefined) this.states.delete(key);
+      else this.states.set(key, { up, ...(st.ringWeight !== undefined ? { ringWeight: st.ringWeight } : {}) });
+    }
     await this.refreshReach();
     this.reconcile();
     this.log.info('configuration reloaded');
+    this.metrics?.reloaded(true);
     return true;
   }
 
@@ -293,7 +295,8 @@ export class Agent {
   setWeight(serviceKey: string, real: string, weight: number | undefined): void {
     const svc = this.config.services.find((s) => s.key === serviceKey);
     const r = svc?.reals.find((x) => `${x.addr}:${x.port}` === real || `[${x.addr}]:${x.port}` === real);
-    if (!svc || !r) throw new Error(`no real ${real} in service ${serviceKey}`);
+    if (!svc) throw new Error(`service: no service ${serviceKey} (services: ${this.config.services.map((x) => x.key).join(', ')})`);
+    if (!r) throw new Error(`real: no real ${real} in service ${serviceKey}`);
     const key = realKey(svc, r);
     const up = this.states.get(key)?.up ?? this.monitor.isUp(key) ?? true;
     this.states.set(key, weight === undefined ? { up } : { up, weight });
@@ -301,35 +304,81 @@ export class Agent {
     this.reconcile();
   }
 
-  services(): ServiceView[] {
+  /** The live service table: configuration, health, weights and counters. */
+  services(): ServiceRow[] {
+    const counts = this.flowCounts();
     return this.config.services.map((s) => {
       const vip = this.prev.vips.get(s.key);
-      const reals = [...this.prev.reals.values()].filter((r) => r.service === s.key);
+      const vs = vip ? this.dp.vipStats(vip.id) : undefined;
+      const reals = [...this.prev.reals.values()].filter((r) => r.service === s.key && (!r.sorry || r.active));
       return {
         key: s.key,
-        vipId: vip?.id ?? -1,
         scheduler: s.scheduler,
         method: s.method,
         persistenceTimeout: s.persistenceTimeout,
         tableSize: vip?.table.length ?? 0,
+        packets: String(vs?.packets ?? 0n),
+        bytes: String(vs?.bytes ?? 0n),
+        newFlows: String(vs?.newFlows ?? 0n),
         reals: reals.map((r) => {
           const configured = s.reals.find((x) => realKey(s, x) === r.key);
           const last = this.lastResults.get(r.key);
+          const st = this.dp.realStats(r.id);
           return {
-            key: r.key,
             addr: r.addr,
             port: r.port,
             id: r.id,
             weight: r.weight,
-            configuredWeight: configured?.weight ?? 0,
+            configuredWeight: configured?.weight ?? 1,
             up: r.up,
             reached: this.reach.has(r.addr),
             sorry: r.sorry,
-            ...(last ? { lastCheck: last } : {}),
+            activeConn: counts.get(r.id)?.active ?? 0,
+            inactConn: counts.get(r.id)?.inactive ?? 0,
+            packets: String(st.packets),
+            bytes: String(st.bytes),
+            newFlows: String(st.newFlows),
+            ...(last ? { lastCheck: { ok: last.ok, detail: last.detail, latency: last.latency } } : {}),
           };
         }),
       };
     });
+  }
+
+  stats(): StatsAnswer {
+    const verdicts: Record<string, { packets: string; bytes: string }> = {};
+    this.dp.verdicts().forEach((v, i) => (verdicts[REASON_NAMES[i] ?? `reason_${i}`] = { packets: String(v.packets), bytes: String(v.bytes) }));
+    const services = [...this.prev.vips.values()].map((v) => {
+      const st = this.dp.vipStats(v.id);
+      return { key: v.service, packets: String(st.packets), bytes: String(st.bytes), newFlows: String(st.newFlows) };
+    });
+    return { verdicts, services };
+  }
+
+  mapUsage(): { map: string; entries: number; capacity: number }[] {
+    let flows = 0;
+    for (const c of this.flowCounts().values()) flows += c.active + c.inactive;
+    return [
+      { map: 'vips', entries: this.prev.vips.size, capacity: this.dp.capacity('vips') },
+      { map: 'reals', entries: this.prev.reals.size, capacity: this.dp.capacity('reals') - 1 },
+      { map: 'flows', entries: flows, capacity: this.dp.capacity('flows') },
+    ];
+  }
+
+  info(): { version: string; format: string; config: string } {
+    return { version: VERSION, format: this.format, config: this.opts.configPath };
+  }
+
+  /** Answers a control-socket request. */
+  handle(req: Request): Answer {
+    if (req.cmd === 'list') return { ok: true, services: this.services() };
+    if (req.cmd === 'stats') return { ok: true, stats: this.stats() };
+    try {
+      this.setWeight(req.service, req.real, req.weight ?? undefined);
+      return { ok: true, done: `${req.service} -> ${req.real}: weight ${req.weight ?? 'as configured'}` };
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
   }
 
   /**
@@ -402,6 +451,8 @@ export class Agent {
     if (this.reachTimer) clearTimeout(this.reachTimer);
     this.reachTimer = undefined;
     if (this.feedbackTimer) clearInterval(this.feedbackTimer);
+    this.control?.close();
+    this.metrics?.close();
     this.monitor?.stop();
     if (detach) {
       for (const { iface, mode } of this.attached) {

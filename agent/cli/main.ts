@@ -1,17 +1,15 @@
 // The xdpvs command line. bin/xdpvs calls main().
 import { Command } from 'commander';
+import { controlCommands } from './control';
 import { decapCommand } from './decap';
 import { checkCommand, runCommand } from './run';
 
 const { version } = require('../../../package.json') as { version: string };
 
 export function program(): Command {
-  return new Command('xdpvs')
-    .description('LVS-style virtual server with an XDP data plane')
-    .version(version)
-    .addCommand(runCommand())
-    .addCommand(checkCommand())
-    .addCommand(decapCommand());
+  const cmd = new Command('xdpvs').description('LVS-style virtual server with an XDP data plane').version(version);
+  for (const sub of [runCommand(), checkCommand(), ...controlCommands(), decapCommand()]) cmd.addCommand(sub);
+  return cmd;
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {

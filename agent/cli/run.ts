@@ -18,6 +18,7 @@ interface RunOpts {
   stateDir: string;
   logLevel: string;
   maxFlows?: string;
+  metrics: string | false;
 }
 
 async function run(opts: RunOpts): Promise<void> {
@@ -30,6 +31,7 @@ async function run(opts: RunOpts): Promise<void> {
     stateDir: opts.stateDir,
     log,
     ...(opts.maxFlows ? { maxFlows: Number(opts.maxFlows) } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
   });
   try {
     await agent.start();
@@ -76,6 +78,8 @@ export function runCommand(): Command {
     .option('--pin-dir <dir>', 'bpffs directory for the pinned maps (re-adopted on restart)', DEFAULT_PIN_DIR)
     .option('--state-dir <dir>', 'directory for ids.json and the control socket', DEFAULT_STATE_DIR)
     .option('--max-flows <n>', 'flow table size (default 1048576; a pinned table keeps its size)')
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics', '127.0.0.1:9641')
+    .option('--no-metrics', 'no metrics endpoint')
     .option('--log-level <level>', 'pino log level', 'info')
     .addHelpText(
       'after',

@@ -263,6 +263,11 @@ export class LbDataplane {
     this.maps.txports.update(u32key(ifindex), u32key(ifindex));
   }
 
+  /** max_entries of one of the director's maps. */
+  capacity(map: keyof typeof LB_MAPS): number {
+    return this.maps[map].maxEntries;
+  }
+
   resetCursor(vipId: number): void {
     this.maps.cursors.update(u32key(vipId), u32key(0));
   }

@@ -170,6 +170,16 @@ export class Lab {
     return a;
   }
 
+  /** An `xdpvs` command on director d, talking to its agent (stdout; throws on failure). */
+  cli(args: string[], d = 0): string {
+    return sh('ip', ['netns', 'exec', this.directors[d]!.ns, XDPVS_BIN, ...args, '--state-dir', path.join(this.workDir, `state-${d}`)]);
+  }
+
+  /** A GET from inside director d's namespace (e.g. its /metrics). */
+  directorGet(url: string, d = 0): string {
+    return sh('ip', ['netns', 'exec', this.directors[d]!.ns, 'curl', '-s', '-f', '-m', '3', url]);
+  }
+
   /** Real i strips tunnels to its own address (TUN labs). */
   attachDecap(i: number): void {
     const r = this.reals[i]!;

@@ -76,6 +76,38 @@ describe('director by DR, end to end', () => {
     await untilServing(lab, ['real2'], 10_000);
   });
 
+  it('xdpvs list shows services, reals, weights and counters like ipvsadm -Ln', () => {
+    const table = lab.cli(['list']);
+    assert.match(table, /^Prot LocalAddress:Port Scheduler Flags$/m);
+    assert.match(table, /^TCP  198\.18\.1\.100:80 mh$/m);
+    for (const ip of ['198.18.0.11', '198.18.0.12', '198.18.0.13']) assert.match(table, new RegExp(`-> ${ip.replace(/\./g, '\\.')}:80 +Route +1 `));
+    const json = JSON.parse(lab.cli(['list', '--json'])) as { key: string; packets: string; reals: { addr: string; up: boolean; newFlows: string }[] }[];
+    assert.equal(json[0]?.key, 'tcp 198.18.1.100:80');
+    assert.ok(Number(json[0]?.packets) > 0);
+    assert.ok(json[0]?.reals.every((r) => r.up && Number(r.newFlows) > 0), JSON.stringify(json[0]?.reals));
+  });
+
+  it('xdpvs real drain takes a real out of new flows without a reload; enable brings it back', async () => {
+    assert.match(lab.cli(['real', 'drain', '198.18.1.100:80', '198.18.0.11:80']), /weight 0/);
+    assert.deepEqual([...spread(lab, 30).keys()].sort(), ['real2', 'real3']);
+    assert.match(lab.cli(['list']), /-> 198\.18\.0\.11:80 +Route +0 .*weight set \(configured 1\)/);
+    lab.cli(['real', 'enable', '198.18.1.100:80', '198.18.0.11:80']);
+    await untilServing(lab, ['real1'], 5_000);
+    assert.throws(() => lab.cli(['real', 'drain', '198.18.1.100:80', '198.18.0.99:80']), /real: no real 198\.18\.0\.99:80 in service tcp 198\.18\.1\.100:80/);
+  });
+
+  it('/metrics has per-service and per-real counters, health and checks', () => {
+    const text = lab.directorGet('http://127.0.0.1:9641/metrics');
+    const value = (re: RegExp): number => Number(re.exec(text)?.[1] ?? NaN);
+    assert.ok(value(/^xdpvs_vip_packets_total\{service="tcp 198\.18\.1\.100:80"\} (\d+)$/m) > 0);
+    assert.equal(value(/^xdpvs_real_up\{service="tcp 198\.18\.1\.100:80",real="198\.18\.0\.12:80"\} (\d+)$/m), 1);
+    assert.ok(value(/^xdpvs_real_new_flows_total\{service="tcp 198\.18\.1\.100:80",real="198\.18\.0\.13:80"\} (\d+)$/m) > 0);
+    assert.ok(value(/^xdpvs_checks_total\{service="tcp 198\.18\.1\.100:80",real="198\.18\.0\.11:80",type="http",result="ok"\} (\d+)$/m) > 0);
+    assert.ok(value(/^xdpvs_verdict_packets_total\{reason="fwd_dr"\} (\d+)$/m) > 0);
+    assert.equal(value(/^xdpvs_map_capacity\{map="flows"\} (\d+)$/m), 1048576);
+    assert.match(text, /^xdpvs_info\{version="[^"]+",format="yaml",config="[^"]+"\} 1$/m);
+  });
+
   it('a weight change by reload (SIGHUP) applies live', async () => {
     lab.writeConfig('xdpvs.yaml', config('dr', [0, 1, 1]));
     agent.signal('SIGHUP');

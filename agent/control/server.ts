@@ -1,0 +1,60 @@
+// The local control socket the CLI talks to: a Unix socket in the state
+// directory (root only), newline-delimited JSON.
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import type { Logger } from 'pino';
+import type { Answer, Request } from './protocol';
+import { SOCKET_NAME } from './protocol';
+
+export type Handler = (req: Request) => Answer;
+
+function validate(raw: unknown): Request | string {
+  if (typeof raw !== 'object' || raw === null) return 'request: wants a JSON object';
+  const r = raw as Record<string, unknown>;
+  if (r['cmd'] === 'list' || r['cmd'] === 'stats') return { cmd: r['cmd'] };
+  if (r['cmd'] === 'real') {
+    if (typeof r['service'] !== 'string') return 'service: wants "PROTO VIP:PORT", e.g. "tcp 192.0.2.10:80"';
+    if (typeof r['real'] !== 'string') return 'real: wants "ADDR:PORT"';
+    const w = r['weight'];
+    if (w !== null && (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 65535)) return 'weight: wants an integer from 0 to 65535, or null to restore the configured weight';
+    return { cmd: 'real', service: r['service'], real: r['real'], weight: w as number | null };
+  }
+  return `cmd: wants list, stats or real, got ${JSON.stringify(r['cmd'])}`;
+}
+
+export class ControlServer {
+  private readonly server: net.Server;
+  readonly socketPath: string;
+
+  constructor(stateDir: string, handler: Handler, log: Logger) {
+    this.socketPath = path.join(stateDir, SOCKET_NAME);
+    fs.rmSync(this.socketPath, { force: true });
+    this.server = net.createServer((conn) => {
+      let buf = '';
+      conn.on('data', (d) => {
+        buf += d.toString();
+        let nl;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          let answer: Answer;
+          try {
+            const req = validate(JSON.parse(line));
+            answer = typeof req === 'string' ? { ok: false, error: req } : handler(req);
+          } catch (err) {
+            answer = { ok: false, error: err instanceof SyntaxError ? `request: not JSON: ${err.message}` : (err as Error).message };
+          }
+          conn.write(`${JSON.stringify(answer)}\n`);
+        }
+      });
+      conn.on('error', (err) => log.debug({ err: err.message }, 'control connection error'));
+    });
+    this.server.listen(this.socketPath, () => fs.chmodSync(this.socketPath, 0o600));
+  }
+
+  close(): void {
+    this.server.close();
+    fs.rmSync(this.socketPath, { force: true });
+  }
+}
