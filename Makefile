@@ -51,8 +51,7 @@ test-netns: build
 	$(NODE_TEST) --test-concurrency=1 dist/test/netns/
 
 demo: build
-	@echo "make demo: the demo topology comes with the agent (issue 3); nothing to run yet" >&2
-	@exit 1
+	bin/xdpvs demo
 
 bench: build
 	@echo "make bench: the benchmark harness comes with issue 5; nothing to run yet" >&2

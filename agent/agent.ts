@@ -67,7 +67,6 @@ export class Agent implements MetricsSource {
   private realIds = new IdAllocator(1, Limits.XDPVS_MAX_REALS - 1);
   private reachTimer: NodeJS.Timeout | undefined;
   private feedbackTimer: NodeJS.Timeout | undefined;
-  private reconcilePending = false;
   private attached: { iface: string; mode: XdpMode }[] = [];
   private control: ControlServer | undefined;
   private metrics: Metrics | undefined;
@@ -151,6 +150,8 @@ export class Agent implements MetricsSource {
 
   private onHealth(key: string, up: boolean, detail: string): void {
     this.states.set(key, { ...this.states.get(key), up });
+    // maps first, then the log line: whoever reads "real down" finds it out of the ring
+    this.reconcile();
     const real = this.findReal(key);
     this.log[up ? 'info' : 'warn']({ real: key, detail }, up ? 'real up' : 'real down');
     const script = up ? real?.notifyUp : real?.notifyDown;
@@ -159,21 +160,11 @@ export class Agent implements MetricsSource {
       child.on('error', (err) => this.log.error({ script, err: err.message }, 'notify script failed'));
       child.unref();
     }
-    this.scheduleReconcile();
   }
 
   private findReal(key: string) {
     for (const s of this.config.services) for (const r of s.reals) if (realKey(s, r) === key) return r;
     return undefined;
-  }
-
-  private scheduleReconcile(): void {
-    if (this.reconcilePending) return;
-    this.reconcilePending = true;
-    setImmediate(() => {
-      this.reconcilePending = false;
-      this.reconcile();
-    });
   }
 
   /** Writes what changed since the last pass into the maps. */
