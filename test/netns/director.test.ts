@@ -154,14 +154,40 @@ describe('director by TUN, end to end', () => {
       lab.attachDecap(i);
       await lab.startServer(i);
     }
-    const agent = lab.startAgent(lab.writeConfig('xdpvs.yaml', config('tun', [1, 1], 'rr')));
+    // keepalived.conf as an operator writes it, auto-detected
+    const keepalived = [
+      '! TUN director',
+      'global_defs {',
+      '    router_id LAB_TUN',
+      '}',
+      'virtual_server 198.18.1.100 80 {',
+      '    delay_loop 1',
+      '    lb_algo rr',
+      '    lb_kind TUN',
+      '    protocol TCP',
+      ...[11, 12].flatMap((n) => [
+        `    real_server 198.18.0.${n} 80 {`,
+        '        weight 1',
+        '        HTTP_GET {',
+        '            url {',
+        '                path /health',
+        '                status_code 200',
+        '            }',
+        '            connect_timeout 1',
+        '            retry 0',
+        '        }',
+        '    }',
+      ]),
+      '}',
+    ].join('\n');
+    const agent = lab.startAgent(lab.writeConfig('keepalived.conf', keepalived));
     await agent.waitFor(/xdpvs running/, 15_000);
     await untilServing(lab, ['real1', 'real2'], 20_000);
   });
 
   after(async () => lab?.cleanup());
 
-  it('tunnels to reals that decapsulate with the decap program; rr alternates', () => {
+  it('runs from keepalived.conf: tunnels to reals that decapsulate with the decap program; rr alternates', () => {
     const seen = spread(lab, 20);
     assert.deepEqual([...seen.keys()].sort(), ['real1', 'real2']);
     // per-CPU cursors: each CPU alternates, so the split stays near even
