@@ -149,7 +149,8 @@ export function desiredState(inputs: Inputs): DesiredState {
       liveReals.add(key);
       const state = inputs.states.get(key);
       const up = state?.up ?? !svc.alpha;
-      const weight = weightOf(r, state);
+      // inhibit_on_failure: a failed real shows weight 0, as keepalived sets it in IPVS
+      const weight = !up && r.inhibitOnFailure ? 0 : weightOf(r, state);
       reals.push(describe(svc, key, r, weight, state?.ringWeight ?? weight, up, false, inputs));
     }
     let serving = reals.filter((r) => r.active && r.weight > 0);

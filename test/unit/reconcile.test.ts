@@ -80,6 +80,17 @@ describe('reconcile', () => {
     assert.deepEqual(w.tableOf(), new Set([1, 2]));
   });
 
+  it('inhibit_on_failure: a failed real is inactive like any failed real, and shows weight 0', () => {
+    const svc = service('192.0.2.10', [{ ...real('10.0.1.1', 5), inhibitOnFailure: true }, real('10.0.1.2')]);
+    const w = new World(cfg([svc]));
+    w.step();
+    w.states.set(realKey(svc, svc.reals[0]!), { up: false });
+    const next = desiredState(w.inputs());
+    assert.deepEqual([next.reals.get(1)?.weight, next.reals.get(1)?.active], [0, false]);
+    w.states.set(realKey(svc, svc.reals[0]!), { up: true });
+    assert.equal(desiredState(w.inputs()).reals.get(1)?.weight, 5);
+  });
+
   it('a drained real (weight 0) stays active for its flows but leaves the ring', () => {
     const svc = service('192.0.2.10', [real('10.0.1.1'), real('10.0.1.2')]);
     const w = new World(cfg([svc]));
