@@ -154,12 +154,15 @@ export class Agent implements MetricsSource {
     this.reconcile();
     const real = this.findReal(key);
     this.log[up ? 'info' : 'warn']({ real: key, detail }, up ? 'real up' : 'real down');
-    const script = up ? real?.notifyUp : real?.notifyDown;
-    if (script) {
-      const child = spawn('/bin/sh', ['-c', script], { stdio: 'ignore', detached: true });
-      child.on('error', (err) => this.log.error({ script, err: err.message }, 'notify script failed'));
-      child.unref();
-    }
+    this.runScript(up ? real?.notifyUp : real?.notifyDown);
+  }
+
+  /** A notify / quorum script, detached: never waited for. */
+  private runScript(script: string | undefined): void {
+    if (!script) return;
+    const child = spawn('/bin/sh', ['-c', script], { stdio: 'ignore', detached: true });
+    child.on('error', (err) => this.log.error({ script, err: err.message }, 'notify script failed'));
+    child.unref();
   }
 
   private findReal(key: string) {
@@ -175,10 +178,19 @@ export class Agent implements MetricsSource {
       reach: this.reach,
       vipIds: this.vipIds,
       realIds: this.realIds,
+      quorum: this.prev.quorum,
     });
     this.writeSettings();
     const stats = applyDiff(this.dp, this.prev, next);
+    const before = this.prev.quorum;
     this.prev = next;
+    for (const s of this.config.services) {
+      const was = before.get(s.key);
+      const now = next.quorum.get(s.key);
+      if (was === undefined || was === now) continue;
+      this.log[now ? 'info' : 'warn']({ service: s.key }, now ? 'quorum gained' : 'quorum lost');
+      this.runScript(now ? s.quorumUp : s.quorumDown);
+    }
     if (stats.reals + stats.tables + stats.vips + stats.removed > 0) {
       this.log.info(stats, 'maps updated');
       this.saveIds();
@@ -439,6 +451,13 @@ export class Agent implements MetricsSource {
    * next agent re-adopts them without dropping traffic.
    */
   stop(detach: boolean): void {
+    // keepalived omega: a clean shutdown runs the down notifiers of what was up
+    if (detach && this.config) {
+      for (const s of this.config.services.filter((x) => x.omega)) {
+        if (this.prev.quorum.get(s.key)) this.runScript(s.quorumDown);
+        for (const r of s.reals) if (this.states.get(realKey(s, r))?.up ?? this.monitor?.isUp(realKey(s, r))) this.runScript(r.notifyDown);
+      }
+    }
     if (this.reachTimer) clearTimeout(this.reachTimer);
     this.reachTimer = undefined;
     if (this.feedbackTimer) clearInterval(this.feedbackTimer);

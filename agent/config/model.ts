@@ -73,6 +73,14 @@ export interface Service {
   sorryServer?: Endpoint;
   /** keepalived alpha: reals start down until their first check succeeds */
   alpha: boolean;
+  /** keepalived omega: on shutdown, run quorum_down and the reals' notify_down */
+  omega: boolean;
+  /** minimum total weight of live reals for the service to count as up (default 1) */
+  quorum: number;
+  /** weight units of slack around quorum before it flips (default 0) */
+  hysteresis: number;
+  quorumUp?: string;
+  quorumDown?: string;
   reals: Real[];
   loc: SourceLoc;
 }
@@ -103,4 +111,6 @@ export const DEFAULTS = {
   warmup: 0,
   weight: 1,
   ringSize: 65537,
+  quorum: 1,
+  hysteresis: 0,
 } as const;

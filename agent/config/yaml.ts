@@ -95,7 +95,7 @@ const CHECK_KEYS = [
 const REAL_KEYS = ['address', 'port', 'weight', 'inhibit_on_failure', 'notify_up', 'notify_down', 'checks'] as const;
 const SERVICE_KEYS = [
   'vip', 'port', 'protocol', 'lb_algo', 'lb_kind', 'persistence_timeout', 'delay_loop', 'sorry_server', 'alpha',
-  'inhibit_on_failure', 'virtualhost', 'reals',
+  'inhibit_on_failure', 'virtualhost', 'reals', 'omega', 'quorum', 'hysteresis', 'quorum_up', 'quorum_down',
 ] as const;
 const TOP_KEYS = ['router_id', 'ring_size', 'services'] as const;
 
@@ -236,6 +236,11 @@ function readService(d: Doc, node: YamlNode): Service | undefined {
     delayLoop: svc.delayLoop,
     ...(sorry ? { sorryServer: sorry } : {}),
     alpha: d.bool(f.get('alpha'), 'alpha'),
+    omega: d.bool(f.get('omega'), 'omega'),
+    quorum: f.has('quorum') ? (int(c, at('quorum'), 'quorum', d.text(f.get('quorum')), 1, 65535 * 1024) ?? DEFAULTS.quorum) : DEFAULTS.quorum,
+    hysteresis: f.has('hysteresis') ? (int(c, at('hysteresis'), 'hysteresis', d.text(f.get('hysteresis')), 0, 65535 * 1024) ?? 0) : DEFAULTS.hysteresis,
+    ...(d.text(f.get('quorum_up')) ? { quorumUp: d.text(f.get('quorum_up'))! } : {}),
+    ...(d.text(f.get('quorum_down')) ? { quorumDown: d.text(f.get('quorum_down'))! } : {}),
     reals,
     loc: d.loc(node),
   };

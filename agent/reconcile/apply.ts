@@ -16,7 +16,7 @@ export interface Dataplane {
   addTxPort(ifindex: number): void;
 }
 
-export const EMPTY_STATE: DesiredState = { vips: new Map(), reals: new Map(), txports: new Set() };
+export const EMPTY_STATE: DesiredState = { vips: new Map(), reals: new Map(), txports: new Set(), quorum: new Map() };
 
 function realDef(r: DesiredReal, active: boolean): RealDefValue {
   return {

@@ -67,6 +67,8 @@ export interface DesiredState {
   vips: Map<string, DesiredVip>;
   reals: Map<number, DesiredReal>;
   txports: Set<number>;
+  /** by service key: whether its quorum is met (keepalived quorum / hysteresis) */
+  quorum: Map<string, boolean>;
 }
 
 export interface Inputs {
@@ -77,6 +79,8 @@ export interface Inputs {
   reach: Map<string, Reach>;
   vipIds: IdAllocator;
   realIds: IdAllocator;
+  /** the previous pass's quorum states, for hysteresis */
+  quorum?: Map<string, boolean>;
 }
 
 const PROTO = { tcp: 6, udp: 17 } as const;
@@ -92,6 +96,17 @@ const SCHED: Record<Service['scheduler'], number> = {
   sed: Sched.XDPVS_SCHED_MH,
   nq: Sched.XDPVS_SCHED_MH,
 };
+
+/**
+ * keepalived's quorum: met while the live reals' total weight is at least
+ * `quorum`; with hysteresis it is gained at quorum + hysteresis and lost
+ * below quorum - hysteresis. The first pass has no previous state and uses
+ * `quorum` alone.
+ */
+export function quorumMet(previous: boolean | undefined, liveWeight: number, quorum: number, hysteresis: number): boolean {
+  if (previous === undefined) return liveWeight >= quorum;
+  return previous ? liveWeight >= quorum - hysteresis : liveWeight >= quorum + hysteresis;
+}
 
 export function realKey(service: Service, real: Endpoint): string {
   return `${service.key} -> ${endpointKey(real)}`;
@@ -139,7 +154,7 @@ function weightOf(real: Real, state: RealState | undefined): number {
 
 export function desiredState(inputs: Inputs): DesiredState {
   const { config } = inputs;
-  const out: DesiredState = { vips: new Map(), reals: new Map(), txports: new Set() };
+  const out: DesiredState = { vips: new Map(), reals: new Map(), txports: new Set(), quorum: new Map() };
   const liveReals = new Set<string>();
 
   for (const svc of config.services) {
@@ -154,7 +169,12 @@ export function desiredState(inputs: Inputs): DesiredState {
       reals.push(describe(svc, key, r, weight, state?.ringWeight ?? weight, up, false, inputs));
     }
     let serving = reals.filter((r) => r.active && r.weight > 0);
-    if (serving.length === 0 && svc.sorryServer) {
+    const liveWeight = serving.reduce((sum, r) => sum + r.weight, 0);
+    const met = quorumMet(inputs.quorum?.get(svc.key), liveWeight, svc.quorum, svc.hysteresis);
+    out.quorum.set(svc.key, met);
+    // quorum lost: a sorry server replaces every real (established flows stay on theirs)
+    if (!met && svc.sorryServer) {
+      serving = [];
       const key = sorryKey(svc);
       liveReals.add(key);
       const sorry = describe(svc, key, svc.sorryServer, 1, 1, true, true, inputs);

@@ -2,6 +2,7 @@
 // curl from a client through the VIP, by DR and by TUN.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import { Lab, type AgentProcess } from '../../agent/lab/lab';
 import { requireRoot } from '../support/root';
 
@@ -27,7 +28,7 @@ async function untilServing(lab: Lab, names: string[], limitMs: number): Promise
   throw new Error(`reals never served: ${[...want].join(', ')}`);
 }
 
-const config = (method: 'dr' | 'tun', weights: number[], lbAlgo = 'mh'): string =>
+const config = (method: 'dr' | 'tun', weights: number[], lbAlgo = 'mh', notifyDir?: string): string =>
   [
     'services:',
     '  - vip: 198.18.1.100',
@@ -39,6 +40,9 @@ const config = (method: 'dr' | 'tun', weights: number[], lbAlgo = 'mh'): string 
     ...weights.flatMap((w, i) => [
       `      - address: 198.18.0.${11 + i}`,
       `        weight: ${w}`,
+      ...(notifyDir
+        ? [`        notify_down: "echo down >> ${notifyDir}/real${i + 1}"`, `        notify_up: "echo up >> ${notifyDir}/real${i + 1}"`]
+        : []),
       '        checks: [{ type: http, path: /health, connect_timeout: 1, retry: 0, delay_before_retry: 1 }]',
     ]),
   ].join('\n');
@@ -52,7 +56,7 @@ describe('director by DR, end to end', () => {
     requireRoot('netns');
     lab = new Lab({ tag: 'e', reals: 3 });
     for (let i = 0; i < 3; i++) await lab.startServer(i);
-    cfg = lab.writeConfig('xdpvs.yaml', config('dr', [1, 1, 1]));
+    cfg = lab.writeConfig('xdpvs.yaml', config('dr', [1, 1, 1], 'mh', lab.workDir));
     agent = lab.startAgent(cfg);
     await agent.waitFor(/xdpvs running/, 15_000);
     await untilServing(lab, ['real1', 'real2', 'real3'], 20_000);
@@ -74,6 +78,11 @@ describe('director by DR, end to end', () => {
     await lab.startServer(1);
     await agent.waitFor(/real up/, 10_000);
     await untilServing(lab, ['real2'], 10_000);
+    // notify_down and notify_up ran (detached, so allow them a moment)
+    const deadline = Date.now() + 3000;
+    const notes = (): string => (fs.existsSync(`${lab.workDir}/real2`) ? fs.readFileSync(`${lab.workDir}/real2`, 'utf8') : '');
+    while (notes() !== 'down\nup\n' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(notes(), 'down\nup\n');
   });
 
   it('xdpvs list shows services, reals, weights and counters like ipvsadm -Ln', () => {

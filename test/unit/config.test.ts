@@ -116,6 +116,17 @@ describe('keepalived.conf into the model', () => {
     assert.match(errs[8]!, /defined twice \(first at .*bad\.conf:1\)/);
   });
 
+  it('quorum, hysteresis, quorum_up/down and omega reach the model', () => {
+    const file = write(
+      'quorum.conf',
+      'virtual_server 10.0.0.1 80 {\n  quorum 3\n  hysteresis 1\n  quorum_up "/usr/bin/logger up"\n  quorum_down /usr/bin/logger down\n  omega\n  real_server 10.0.0.2 80 {\n  }\n}\n',
+    );
+    const { config, warnings } = loadConfig(file);
+    const s = config.services[0]!;
+    assert.deepEqual([s.quorum, s.hysteresis, s.quorumUp, s.quorumDown, s.omega], [3, 1, '/usr/bin/logger up', '/usr/bin/logger down', true]);
+    assert.deepEqual(warnings, []);
+  });
+
   it('unknown keywords are warnings that name the block, and the rest still loads', () => {
     const file = write('unknown.conf', 'virtual_server 10.0.0.1 80 {\n  frobnicate 3\n  real_server 10.0.0.2 80 {\n  }\n}\n');
     const { config, warnings } = loadConfig(file);

@@ -21,6 +21,9 @@ function service(vip: string, reals: Real[], over: Partial<Service> = {}): Servi
     persistenceTimeout: 0,
     delayLoop: 5,
     alpha: false,
+    omega: false,
+    quorum: 1,
+    hysteresis: 0,
     reals,
     loc: LOC,
     ...over,
@@ -40,7 +43,7 @@ class World {
   }
 
   inputs(): Inputs {
-    return { config: this.config, states: this.states, reach: this.reach, vipIds: this.vipIds, realIds: this.realIds };
+    return { config: this.config, states: this.states, reach: this.reach, vipIds: this.vipIds, realIds: this.realIds, quorum: this.prev.quorum };
   }
 
   /** Applies the current inputs; returns what was written. */
@@ -89,6 +92,45 @@ describe('reconcile', () => {
     assert.deepEqual([next.reals.get(1)?.weight, next.reals.get(1)?.active], [0, false]);
     w.states.set(realKey(svc, svc.reals[0]!), { up: true });
     assert.equal(desiredState(w.inputs()).reals.get(1)?.weight, 5);
+  });
+
+  it('quorum: lost below it with hysteresis, the sorry server replaces every real; regained above quorum + hysteresis', () => {
+    const svc = service('192.0.2.10', [real('10.0.1.1', 2), real('10.0.1.2', 2), real('10.0.1.3', 2)], {
+      quorum: 4,
+      hysteresis: 1,
+      sorryServer: { addr: '10.0.1.9', port: 80 },
+    });
+    const w = new World(cfg([svc]));
+    const down = (i: number, up: boolean): void => void w.states.set(realKey(svc, svc.reals[i]!), { up });
+    w.step();
+    assert.equal(w.prev.quorum.get(svc.key), true);
+    down(0, false); // live weight 4 >= 4 - 1: still met
+    w.step();
+    assert.deepEqual(w.tableOf(), new Set([2, 3]));
+    down(1, false); // 2 < 3: lost, sorry takes over, real 3 (still up) leaves the table but stays active
+    w.step();
+    assert.equal(w.prev.quorum.get(svc.key), false);
+    const sorry = [...w.tableOf()];
+    assert.equal(sorry.length, 1);
+    assert.ok(![1, 2, 3].includes(sorry[0]!));
+    assert.equal(w.dp.reals.get(3)?.flags, 1);
+    down(0, true); // 4 < 4 + 1: not regained yet
+    w.step();
+    assert.equal(w.prev.quorum.get(svc.key), false);
+    down(1, true); // 6 >= 5: regained
+    w.step();
+    assert.equal(w.prev.quorum.get(svc.key), true);
+    assert.deepEqual(w.tableOf(), new Set([1, 2, 3]));
+  });
+
+  it('quorum lost without a sorry server: the live reals keep serving', () => {
+    const svc = service('192.0.2.10', [real('10.0.1.1'), real('10.0.1.2')], { quorum: 2 });
+    const w = new World(cfg([svc]));
+    w.step();
+    w.states.set(realKey(svc, svc.reals[0]!), { up: false });
+    w.step();
+    assert.equal(w.prev.quorum.get(svc.key), false);
+    assert.deepEqual(w.tableOf(), new Set([2]));
   });
 
   it('a drained real (weight 0) stays active for its flows but leaves the ring', () => {

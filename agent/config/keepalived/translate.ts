@@ -236,6 +236,11 @@ function readVirtualServer(c: Collector, n: ConfNode, groups: Map<string, GroupE
     inhibitOnFailure: false,
     alpha: false,
   };
+  const q: { omega: boolean; quorum: number; hysteresis: number; quorumUp?: string; quorumDown?: string } = {
+    omega: false,
+    quorum: DEFAULTS.quorum,
+    hysteresis: DEFAULTS.hysteresis,
+  };
   const realNodes: ConfNode[] = [];
   const sched: Handler = (s) => (scheduler = oneOf(c, s.loc, s.keyword, s.args[0], SCHEDULERS) ?? scheduler);
   const kind: Handler = (s) => {
@@ -264,11 +269,11 @@ function readVirtualServer(c: Collector, n: ConfNode, groups: Map<string, GroupE
     sorry_server_lvs_method: ignored(c, 'is not supported (the sorry server uses the service method)'),
     inhibit_on_failure: () => (svc.inhibitOnFailure = true),
     alpha: () => (svc.alpha = true),
-    omega: ignored(c, 'is not supported'),
-    quorum: ignored(c, 'is not supported yet'),
-    quorum_up: ignored(c, 'is not supported yet'),
-    quorum_down: ignored(c, 'is not supported yet'),
-    hysteresis: ignored(c, 'is not supported yet'),
+    omega: () => (q.omega = true),
+    quorum: (s) => (q.quorum = int(c, s.loc, 'quorum', s.args[0], 1, 65535 * 1024) ?? q.quorum),
+    hysteresis: (s) => (q.hysteresis = int(c, s.loc, 'hysteresis', s.args[0], 0, 65535 * 1024) ?? q.hysteresis),
+    quorum_up: (s) => (q.quorumUp = s.args.join(' ')),
+    quorum_down: (s) => (q.quorumDown = s.args.join(' ')),
     virtualhost: (s) => (svc.virtualhost = s.args[0]),
     ha_suspend: ignored(c, 'is not supported'),
     ops: ignored(c, 'is not supported'),
@@ -288,6 +293,7 @@ function readVirtualServer(c: Collector, n: ConfNode, groups: Map<string, GroupE
     delayLoop: svc.delayLoop,
     ...(sorryServer ? { sorryServer } : {}),
     alpha: svc.alpha,
+    ...q,
     reals,
     loc: v.loc,
   }));
