@@ -90,6 +90,9 @@ export interface Config {
   /** Maglev ring size, a prime */
   ringSize: number;
   services: Service[];
+  vrrpInstances: VrrpInstance[];
+  vrrpScripts: VrrpScript[];
+  vrrpSyncGroups: VrrpSyncGroup[];
   /** files the configuration was read from */
   files: string[];
 }
@@ -114,3 +117,87 @@ export const DEFAULTS = {
   quorum: 1,
   hysteresis: 0,
 } as const;
+
+/** A vrrp_script: run every `interval`; `fall` failures / `rise` successes flip it. */
+export interface VrrpScript {
+  name: string;
+  script: string;
+  interval: number;
+  timeout?: number;
+  /** 0: a failure puts tracking instances in FAULT; else added on success (>0) or on failure (<0) */
+  weight: number;
+  reverse: boolean;
+  rise: number;
+  fall: number;
+  initFail: boolean;
+  loc: SourceLoc;
+}
+
+export interface VirtualAddress {
+  addr: string;
+  prefix: number;
+  dev?: string;
+  label?: string;
+  loc: SourceLoc;
+}
+
+export interface Tracked {
+  name: string;
+  /** undefined: the tracked object's own weight (scripts) or 0 (interfaces) */
+  weight?: number;
+  reverse: boolean;
+}
+
+export interface VrrpInstance {
+  name: string;
+  /** the state asked for at start; the protocol decides afterwards */
+  initialState: 'MASTER' | 'BACKUP';
+  interface: string;
+  virtualRouterId: number;
+  priority: number;
+  /** seconds */
+  advertInt: number;
+  version: 2 | 3;
+  family: 'inet' | 'inet6';
+  authPass?: string;
+  virtualAddresses: VirtualAddress[];
+  excludedAddresses: VirtualAddress[];
+  nopreempt: boolean;
+  /** seconds */
+  preemptDelay: number;
+  trackInterfaces: Tracked[];
+  trackScripts: Tracked[];
+  notifyMaster?: string;
+  notifyBackup?: string;
+  notifyFault?: string;
+  notifyStop?: string;
+  notify?: string;
+  unicastSrcIp?: string;
+  unicastPeers: string[];
+  /** seconds after becoming master for the second burst of gratuitous ARP / NA */
+  garpMasterDelay: number;
+  /** gratuitous ARPs / NAs per burst */
+  garpMasterRepeat: number;
+  /** keepalived old_unicast_checksum: VRRPv3 checksum without the pseudo-header */
+  v3ChecksumAsV2: boolean;
+  loc: SourceLoc;
+}
+
+export interface VrrpSyncGroup {
+  name: string;
+  group: string[];
+  loc: SourceLoc;
+}
+
+export const VRRP_DEFAULTS = {
+  priority: 100,
+  advertInt: 1,
+  version: 2 as const,
+  scriptInterval: 1,
+  garpMasterDelay: 5,
+  garpMasterRepeat: 5,
+};
+
+export function emptyConfig(files: string[]): Config {
+  return { ringSize: DEFAULTS.ringSize, services: [], vrrpInstances: [], vrrpScripts: [], vrrpSyncGroups: [], files };
+}

@@ -17,6 +17,7 @@ import {
   type HttpUrl,
   type Real,
   type Service,
+  emptyConfig,
 } from './model';
 import { address, Collector, int, oneOf, port, ringSize, seconds, statusCodes } from './values';
 
@@ -252,7 +253,7 @@ export function yamlToModel(file: string, text: string, c: Collector): Config {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const d = new Doc(abs, lines, c);
   for (const e of doc.errors) c.error({ file: abs, line: lines.linePos(e.pos[0]).line }, `YAML: ${e.message.split('\n')[0]}`, ConfigCode.SYNTAX);
-  const config: Config = { ringSize: DEFAULTS.ringSize, services: [], files: [abs] };
+  const config: Config = emptyConfig([abs]);
   if (doc.errors.length) return config;
   const f = d.fields(doc.contents as YamlNode, 'the top level', TOP_KEYS);
   if (!f) return config;
@@ -279,7 +280,7 @@ export function readYamlFile(file: string, c: Collector): Config {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     c.error({ file: path.resolve(file), line: 0 }, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, ConfigCode.INCLUDE);
-    return { ringSize: DEFAULTS.ringSize, services: [], files: [] };
+    return emptyConfig([]);
   }
   return yamlToModel(file, text, c);
 }

@@ -66,15 +66,20 @@ describe('keepalived.conf into the model', () => {
     assert.deepEqual(web.reals[0]!.checks[0]!.connect, { addr: '10.0.0.1', port: 8080 });
     const misc = web.reals[1]!.checks[0]!;
     assert.deepEqual(misc.type === 'misc' ? [misc.path, misc.timeout] : [], ['/usr/local/bin/check --host 10.0.0.2', 5]);
-    // unused global_defs and the not-yet-run VRRP block are warned about, by line
+    // unused global_defs are warned about, by line
     assert.deepEqual(
       warnings.map((w) => [w.loc.line, w.code]),
       [
         [4, ConfigCode.UNKNOWN_KEYWORD],
         [7, ConfigCode.UNKNOWN_KEYWORD],
-        [11, ConfigCode.UNSUPPORTED],
       ],
     );
+    const v = config.vrrpInstances[0]!;
+    assert.deepEqual(
+      [v.name, v.initialState, v.interface, v.virtualRouterId, v.priority, v.advertInt, v.version, v.family],
+      ['VI_1', 'MASTER', 'eth0', 51, 100, 1, 2, 'inet'],
+    );
+    assert.deepEqual(v.virtualAddresses.map((a) => [a.addr, a.prefix]), [['192.168.200.16', 32]]);
   });
 
   it('every error is listed with file:line and the expected range', () => {
@@ -114,6 +119,117 @@ describe('keepalived.conf into the model', () => {
     assert.match(errs[6]!, /connect_timeout wants seconds from 0\.001 to 3600, got "fast"/);
     assert.match(errs[7]!, /fwmark is not supported/);
     assert.match(errs[8]!, /defined twice \(first at .*bad\.conf:1\)/);
+  });
+
+  it('vrrp_instance, vrrp_script and vrrp_sync_group reach the model with keepalived defaults', () => {
+    const file = write(
+      'vrrp.conf',
+      [
+        'global_defs {',
+        '  vrrp_version 3',
+        '}',
+        'vrrp_script chk_web {',
+        '  script "/usr/bin/curl -sf http://127.0.0.1/"',
+        '  interval 2',
+        '  weight -20',
+        '  fall 2',
+        '  rise 3',
+        '}',
+        'vrrp_instance VI_1 {',
+        '  state BACKUP',
+        '  interface eth0',
+        '  virtual_router_id 51',
+        '  priority 150',
+        '  advert_int 0.5',
+        '  nopreempt',
+        '  preempt_delay 10',
+        '  virtual_ipaddress {',
+        '    10.0.0.100/24 dev eth0 label eth0:vip',
+        '    10.0.0.101',
+        '  }',
+        '  track_interface {',
+        '    eth1 weight -30',
+        '  }',
+        '  track_script {',
+        '    chk_web',
+        '  }',
+        '  unicast_src_ip 10.0.0.2',
+        '  unicast_peer {',
+        '    10.0.0.3',
+        '  }',
+        '  notify_master "/etc/keepalived/master.sh"',
+        '  garp_master_delay 2',
+        '}',
+        'vrrp_instance VI_6 {',
+        '  interface eth0',
+        '  virtual_router_id 52',
+        '  version 2',
+        '  virtual_ipaddress {',
+        '    2001:db8::100/64',
+        '  }',
+        '}',
+        'vrrp_sync_group G {',
+        '  group {',
+        '    VI_1',
+        '    VI_6',
+        '  }',
+        '}',
+      ].join('\n'),
+    );
+    const { config, warnings } = loadConfig(file);
+    const [v4, v6] = config.vrrpInstances;
+    assert.deepEqual(
+      [v4!.version, v4!.priority, v4!.advertInt, v4!.nopreempt, v4!.preemptDelay, v4!.unicastSrcIp, v4!.unicastPeers, v4!.garpMasterDelay, v4!.notifyMaster],
+      [3, 150, 0.5, true, 10, '10.0.0.2', ['10.0.0.3'], 2, '/etc/keepalived/master.sh'],
+    );
+    assert.deepEqual(v4!.virtualAddresses.map((a) => [a.addr, a.prefix, a.dev, a.label]), [['10.0.0.100', 24, 'eth0', 'eth0:vip'], ['10.0.0.101', 32, undefined, undefined]]);
+    assert.deepEqual(v4!.trackInterfaces, [{ name: 'eth1', weight: -30, reverse: false }]);
+    assert.deepEqual(v4!.trackScripts, [{ name: 'chk_web', reverse: false }]);
+    assert.deepEqual([v6!.version, v6!.family, v6!.priority], [3, 'inet6', 100]);
+    assert.deepEqual(warnings.map((w) => w.loc.line), [36], 'IPv6 with version 2: warned, runs v3');
+    const s = config.vrrpScripts[0]!;
+    assert.deepEqual([s.name, s.script, s.interval, s.weight, s.fall, s.rise], ['chk_web', '/usr/bin/curl -sf http://127.0.0.1/', 2, -20, 2, 3]);
+    assert.deepEqual(config.vrrpSyncGroups[0]!.group, ['VI_1', 'VI_6']);
+  });
+
+  it('VRRP errors: a missing script, a clashing VRID, AH, a bad priority, no VIP', () => {
+    const file = write(
+      'vrrpbad.conf',
+      [
+        'vrrp_instance A {', // 1
+        '  interface eth0',
+        '  virtual_router_id 7',
+        '  priority 256', // 4
+        '  authentication {', // 5
+        '    auth_type AH',
+        '  }',
+        '  virtual_ipaddress {',
+        '    10.0.0.1',
+        '  }',
+        '  track_script {',
+        '    nosuch',
+        '  }',
+        '}',
+        'vrrp_instance B {', // 15
+        '  interface eth0',
+        '  virtual_router_id 7',
+        '  virtual_ipaddress {',
+        '    10.0.0.2',
+        '  }',
+        '}',
+        'vrrp_instance C {', // 22
+        '  interface eth0',
+        '  virtual_router_id 8',
+        '}',
+      ].join('\n'),
+    );
+    const errs = errorsOf(file).map((e) => e.replace(/^.*vrrpbad\.conf:/, ''));
+    assert.deepEqual(errs.map((e) => Number(e.split(':')[0])), [4, 5, 22, 1, 15]);
+    assert.match(errs[0]!, /priority 256 is out of range 1\.\.255/);
+    assert.match(errs[1]!, /auth_type AH is not supported/);
+    assert.match(errs[2]!, /vrrp_instance C needs at least one virtual_ipaddress/);
+    assert.match(errs[3]!, /track_script nosuch names no vrrp_script/);
+    assert.match(errs[4]!, /virtual_router_id 7 on eth0 is already used by A/);
   });
 
   it('quorum, hysteresis, quorum_up/down and omega reach the model', () => {

@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { Config, Real, Service } from '../../agent/config/model';
-import { serviceKey } from '../../agent/config/model';
+import { emptyConfig, serviceKey } from '../../agent/config/model';
 import { applyDiff, EMPTY_STATE, FakeDataplane } from '../../agent/reconcile/apply';
 import { desiredState, realKey, type Inputs, type Reach, type RealState } from '../../agent/reconcile/desired';
 import { IdAllocator } from '../../agent/reconcile/ids';
@@ -60,7 +60,7 @@ class World {
   }
 }
 
-const cfg = (services: Service[], ringSize = 251): Config => ({ ringSize, services, files: [] });
+const cfg = (services: Service[], ringSize = 251): Config => ({ ...emptyConfig([]), ringSize, services });
 
 describe('reconcile', () => {
   it('first apply writes reals, then tables, then VIPs; a second apply writes nothing', () => {

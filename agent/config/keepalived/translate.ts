@@ -17,8 +17,11 @@ import {
   type Real,
   type Scheduler,
   type Service,
+  type VrrpInstance,
+  emptyConfig,
 } from '../model';
 import { address, Collector, int, oneOf, port, seconds, statusCodes } from '../values';
+import { readSyncGroup, readVrrpInstance, readVrrpScript } from './vrrp';
 import type { ConfNode } from './reader';
 
 type Handler = (n: ConfNode) => void;
@@ -301,16 +304,17 @@ function readVirtualServer(c: Collector, n: ConfNode, groups: Map<string, GroupE
 
 /** Translates keepalived statements into the model, reporting into `c`. */
 export function keepalivedToModel(nodes: ConfNode[], files: string[], c: Collector): Config {
-  const config: Config = { ringSize: DEFAULTS.ringSize, services: [], files };
+  const config: Config = emptyConfig(files);
+  let vrrpVersion: 2 | 3 = 2;
+  const instanceNodes: ConfNode[] = [];
   const groups = new Map<string, GroupEntry[]>();
   const seen = new Map<string, Service>();
-  const vrrp = (n: ConfNode): void =>
-    c.warn(n.loc, `${n.keyword} is read but not run yet: xdpvs VRRP comes with the VRRP work (issue 4)`, ConfigCode.UNSUPPORTED);
   walk(c, { keyword: 'the top level', args: [], children: nodes, loc: { file: files[0] ?? '', line: 0 } }, {
     global_defs: (n) => {
       if (!needsBlock(c, n)) return;
       for (const s of n.children ?? []) {
         if (s.keyword === 'router_id') config.routerId = s.args[0];
+        else if (s.keyword === 'vrrp_version') vrrpVersion = (int(c, s.loc, 'vrrp_version', s.args[0], 2, 3) ?? 2) as 2 | 3;
         else c.warn(s.loc, `global_defs ${s.keyword} is not used by xdpvs: ignored`);
       }
     },
@@ -329,11 +333,44 @@ export function keepalivedToModel(nodes: ConfNode[], files: string[], c: Collect
         config.services.push(s);
       }
     },
-    vrrp_instance: vrrp,
-    vrrp_script: vrrp,
-    vrrp_sync_group: vrrp,
+    // instances after the whole file: global_defs vrrp_version may come later
+    vrrp_instance: (n) => instanceNodes.push(n),
+    vrrp_script: (n) => {
+      const s = readVrrpScript(c, n);
+      if (s) config.vrrpScripts.push(s);
+    },
+    vrrp_sync_group: (n) => {
+      const g = readSyncGroup(c, n);
+      if (g) config.vrrpSyncGroups.push(g);
+    },
     static_ipaddress: ignored(c, 'is not managed by xdpvs'),
     static_routes: ignored(c, 'is not managed by xdpvs'),
   });
+  for (const n of instanceNodes) {
+    const v = readVrrpInstance(c, n, vrrpVersion);
+    if (v) config.vrrpInstances.push(v);
+  }
+  checkVrrpReferences(c, config);
   return config;
+}
+
+/** Names an instance or group refers to must exist; VRIDs must not clash on an interface. */
+function checkVrrpReferences(c: Collector, config: Config): void {
+  const scripts = new Set(config.vrrpScripts.map((s) => s.name));
+  const instances = new Map<string, VrrpInstance>();
+  const vrids = new Map<string, VrrpInstance>();
+  for (const v of config.vrrpInstances) {
+    if (instances.has(v.name)) c.error(v.loc, `vrrp_instance ${v.name} is defined twice`);
+    instances.set(v.name, v);
+    const id = `${v.interface}/${v.family}/${v.virtualRouterId}`;
+    const other = vrids.get(id);
+    if (other) c.error(v.loc, `vrrp_instance ${v.name}: virtual_router_id ${v.virtualRouterId} on ${v.interface} is already used by ${other.name}`);
+    vrids.set(id, v);
+    for (const t of v.trackScripts) {
+      if (!scripts.has(t.name)) c.error(v.loc, `vrrp_instance ${v.name}: track_script ${t.name} names no vrrp_script`);
+    }
+  }
+  for (const g of config.vrrpSyncGroups) {
+    for (const name of g.group) if (!instances.has(name)) c.error(g.loc, `vrrp_sync_group ${g.name}: ${name} names no vrrp_instance`);
+  }
 }

@@ -1,0 +1,211 @@
+// keepalived's vrrp_instance / vrrp_script / vrrp_sync_group -> the model,
+// with keepalived's defaults and ranges (keepalived.conf(5)).
+import { ConfigCode } from '../diagnostics';
+import { VRRP_DEFAULTS, type Tracked, type VirtualAddress, type VrrpInstance, type VrrpScript, type VrrpSyncGroup } from '../model';
+import { address, Collector, int, oneOf, seconds } from '../values';
+import type { ConfNode } from './reader';
+
+type Handler = (n: ConfNode) => void;
+
+function walk(c: Collector, owner: ConfNode, handlers: Record<string, Handler>): void {
+  for (const n of owner.children ?? []) {
+    const h = handlers[n.keyword];
+    if (h) h(n);
+    else c.warn(n.loc, `unknown keyword "${n.keyword}" in ${owner.keyword}: ignored`);
+  }
+}
+
+const ignore =
+  (c: Collector, why: string): Handler =>
+  (n) =>
+    c.warn(n.loc, `${n.keyword} ${why}: ignored`, ConfigCode.UNSUPPORTED);
+
+/** "10.0.0.1/24 dev eth0 label eth0:1" (other ip-addr options warned). */
+function virtualAddress(c: Collector, n: ConfNode): VirtualAddress | undefined {
+  const [addrText, prefixText] = n.keyword.split('/');
+  const addr = address(c, n.loc, 'virtual_ipaddress', addrText);
+  if (addr === undefined) return undefined;
+  const max = addr.includes(':') ? 128 : 32;
+  const prefix = prefixText === undefined ? max : int(c, n.loc, 'virtual_ipaddress prefix', prefixText, 0, max);
+  if (prefix === undefined) return undefined;
+  const va: VirtualAddress = { addr, prefix, loc: n.loc };
+  for (let i = 0; i < n.args.length; i++) {
+    const opt = n.args[i]!;
+    if (opt === 'dev' || opt === 'label') {
+      const v = n.args[++i];
+      if (!v) c.error(n.loc, `virtual_ipaddress: ${opt} wants a value`);
+      else if (opt === 'dev') va.dev = v;
+      else va.label = v;
+    } else if (['brd', 'scope', 'peer', 'preferred_lft'].includes(opt)) {
+      c.warn(n.loc, `virtual_ipaddress option ${opt} is not supported: ignored`, ConfigCode.UNSUPPORTED);
+      i++;
+    } else {
+      c.warn(n.loc, `virtual_ipaddress option ${opt} is not supported: ignored`, ConfigCode.UNSUPPORTED);
+    }
+  }
+  return va;
+}
+
+/** track_script / track_interface entries: NAME [weight W [reverse|noreverse]] */
+function tracked(c: Collector, n: ConfNode, max: number): Tracked[] {
+  const out: Tracked[] = [];
+  for (const e of n.children ?? []) {
+    const t: Tracked = { name: e.keyword, reverse: false };
+    for (let i = 0; i < e.args.length; i++) {
+      const a = e.args[i]!;
+      if (a === 'weight') {
+        const w = int(c, e.loc, `${n.keyword} ${e.keyword} weight`, e.args[++i], -max, max);
+        if (w !== undefined) t.weight = w;
+      } else if (a === 'reverse') t.reverse = true;
+      else if (a === 'noreverse' || a === 'no_reverse') t.reverse = false;
+      else c.warn(e.loc, `${n.keyword} ${e.keyword}: unknown option "${a}": ignored`);
+    }
+    out.push(t);
+  }
+  return out;
+}
+
+export function readVrrpScript(c: Collector, n: ConfNode): VrrpScript | undefined {
+  const name = n.args[0];
+  if (!name || !n.children) {
+    c.error(n.loc, 'vrrp_script wants a name and a { ... } block', ConfigCode.SYNTAX);
+    return undefined;
+  }
+  const s: VrrpScript = { name, script: '', interval: VRRP_DEFAULTS.scriptInterval, weight: 0, reverse: false, rise: 1, fall: 1, initFail: false, loc: n.loc };
+  walk(c, n, {
+    script: (x) => (s.script = x.args.join(' ')),
+    interval: (x) => (s.interval = seconds(c, x.loc, 'interval', x.args[0], 0.001, 86400) ?? s.interval),
+    timeout: (x) => {
+      const t = seconds(c, x.loc, 'timeout', x.args[0], 0.001, 86400);
+      if (t !== undefined) s.timeout = t;
+    },
+    weight: (x) => {
+      s.weight = int(c, x.loc, 'weight', x.args[0], -253, 253) ?? s.weight;
+      s.reverse = x.args[1] === 'reverse';
+    },
+    rise: (x) => (s.rise = int(c, x.loc, 'rise', x.args[0], 1, 1000) ?? s.rise),
+    fall: (x) => (s.fall = int(c, x.loc, 'fall', x.args[0], 1, 1000) ?? s.fall),
+    init_fail: () => (s.initFail = true),
+    user: ignore(c, 'is not supported (scripts run as the agent user)'),
+  });
+  if (!s.script) {
+    c.error(n.loc, `vrrp_script ${name} needs a script`);
+    return undefined;
+  }
+  return s;
+}
+
+export function readVrrpInstance(c: Collector, n: ConfNode, defaultVersion: 2 | 3): VrrpInstance | undefined {
+  const name = n.args[0];
+  if (!name || !n.children) {
+    c.error(n.loc, 'vrrp_instance wants a name and a { ... } block', ConfigCode.SYNTAX);
+    return undefined;
+  }
+  const v: Partial<VrrpInstance> & { unicastPeers: string[]; virtualAddresses: VirtualAddress[]; excludedAddresses: VirtualAddress[] } = {
+    name,
+    initialState: 'BACKUP',
+    priority: VRRP_DEFAULTS.priority,
+    advertInt: VRRP_DEFAULTS.advertInt,
+    nopreempt: false,
+    preemptDelay: 0,
+    trackInterfaces: [],
+    trackScripts: [],
+    unicastPeers: [],
+    virtualAddresses: [],
+    excludedAddresses: [],
+    garpMasterDelay: VRRP_DEFAULTS.garpMasterDelay,
+    garpMasterRepeat: VRRP_DEFAULTS.garpMasterRepeat,
+    v3ChecksumAsV2: false,
+    loc: n.loc,
+  };
+  let version: 2 | 3 | undefined;
+  const script = (key: 'notifyMaster' | 'notifyBackup' | 'notifyFault' | 'notifyStop' | 'notify'): Handler => (x) => (v[key] = x.args.join(' '));
+  walk(c, n, {
+    state: (x) => {
+      const s = oneOf(c, x.loc, 'state', x.args[0], ['master', 'backup'] as const);
+      if (s) v.initialState = s === 'master' ? 'MASTER' : 'BACKUP';
+    },
+    interface: (x) => (v.interface = x.args[0]),
+    virtual_router_id: (x) => (v.virtualRouterId = int(c, x.loc, 'virtual_router_id', x.args[0], 1, 255)),
+    priority: (x) => (v.priority = int(c, x.loc, 'priority', x.args[0], 1, 255) ?? v.priority),
+    advert_int: (x) => (v.advertInt = seconds(c, x.loc, 'advert_int', x.args[0], 0.01, 255) ?? v.advertInt),
+    version: (x) => (version = int(c, x.loc, 'version', x.args[0], 2, 3) as 2 | 3 | undefined),
+    authentication: (x) => {
+      let type: string | undefined;
+      walk(c, x, {
+        auth_type: (y) => (type = y.args[0]?.toUpperCase()),
+        auth_pass: (y) => (v.authPass = (y.args[0] ?? '').slice(0, 8)),
+      });
+      if (type && type !== 'PASS') c.error(x.loc, `auth_type ${type} is not supported (PASS is; AH was removed from VRRP by RFC 3768)`, ConfigCode.UNSUPPORTED);
+    },
+    virtual_ipaddress: (x) => {
+      for (const e of x.children ?? []) {
+        const a = virtualAddress(c, e);
+        if (a) v.virtualAddresses.push(a);
+      }
+    },
+    virtual_ipaddress_excluded: (x) => {
+      for (const e of x.children ?? []) {
+        const a = virtualAddress(c, e);
+        if (a) v.excludedAddresses.push(a);
+      }
+    },
+    nopreempt: () => (v.nopreempt = true),
+    no_preempt: () => (v.nopreempt = true),
+    preempt_delay: (x) => (v.preemptDelay = seconds(c, x.loc, 'preempt_delay', x.args[0], 0, 1000) ?? 0),
+    track_interface: (x) => (v.trackInterfaces = tracked(c, x, 253)),
+    track_script: (x) => (v.trackScripts = tracked(c, x, 253)),
+    notify_master: script('notifyMaster'),
+    notify_backup: script('notifyBackup'),
+    notify_fault: script('notifyFault'),
+    notify_stop: script('notifyStop'),
+    notify: script('notify'),
+    unicast_src_ip: (x) => (v.unicastSrcIp = address(c, x.loc, 'unicast_src_ip', x.args[0])),
+    unicast_peer: (x) => {
+      for (const e of x.children ?? []) {
+        const a = address(c, e.loc, 'unicast_peer', e.keyword);
+        if (a) v.unicastPeers.push(a);
+      }
+    },
+    garp_master_delay: (x) => (v.garpMasterDelay = seconds(c, x.loc, 'garp_master_delay', x.args[0], 0, 3600) ?? v.garpMasterDelay),
+    garp_master_repeat: (x) => (v.garpMasterRepeat = int(c, x.loc, 'garp_master_repeat', x.args[0], 1, 255) ?? v.garpMasterRepeat),
+    old_unicast_checksum: () => (v.v3ChecksumAsV2 = true),
+    v3_checksum_as_v2: () => (v.v3ChecksumAsV2 = true),
+    garp_master_refresh: ignore(c, 'is not supported'),
+    garp_master_refresh_repeat: ignore(c, 'is not supported'),
+    use_vmac: ignore(c, 'is not supported'),
+    dont_track_primary: ignore(c, 'is not supported'),
+    mcast_src_ip: ignore(c, 'is not supported'),
+    smtp_alert: ignore(c, 'is not supported'),
+  });
+  if (!v.interface) c.error(n.loc, `vrrp_instance ${name} needs an interface`);
+  if (v.virtualRouterId === undefined) c.error(n.loc, `vrrp_instance ${name} needs a virtual_router_id (1..255)`);
+  if (v.virtualAddresses.length === 0) c.error(n.loc, `vrrp_instance ${name} needs at least one virtual_ipaddress`);
+  const families = new Set(v.virtualAddresses.map((a) => (a.addr.includes(':') ? 'inet6' : 'inet')));
+  if (families.size > 1) c.error(n.loc, `vrrp_instance ${name}: virtual_ipaddress mixes IPv4 and IPv6 (use virtual_ipaddress_excluded for the other family)`);
+  const family = families.has('inet6') ? 'inet6' : 'inet';
+  const ver: 2 | 3 = family === 'inet6' ? 3 : (version ?? defaultVersion);
+  if (family === 'inet6' && version === 2) c.warn(n.loc, `vrrp_instance ${name}: IPv6 always runs VRRPv3`, ConfigCode.UNSUPPORTED);
+  if (v.authPass !== undefined && ver === 3) c.warn(n.loc, `vrrp_instance ${name}: authentication is VRRPv2 only: ignored`, ConfigCode.UNSUPPORTED);
+  if (!v.interface || v.virtualRouterId === undefined || v.virtualAddresses.length === 0) return undefined;
+  return { ...(v as VrrpInstance), family, version: ver, ...(ver === 3 ? { authPass: undefined } : {}) };
+}
+
+export function readSyncGroup(c: Collector, n: ConfNode): VrrpSyncGroup | undefined {
+  const name = n.args[0];
+  if (!name || !n.children) {
+    c.error(n.loc, 'vrrp_sync_group wants a name and a { ... } block', ConfigCode.SYNTAX);
+    return undefined;
+  }
+  const g: VrrpSyncGroup = { name, group: [], loc: n.loc };
+  walk(c, n, {
+    group: (x) => {
+      for (const e of x.children ?? []) g.group.push(e.keyword, ...e.args);
+    },
+    notify_master: ignore(c, 'on a sync group is not supported (set it on the instances)'),
+    notify_backup: ignore(c, 'on a sync group is not supported (set it on the instances)'),
+    notify_fault: ignore(c, 'on a sync group is not supported (set it on the instances)'),
+    notify: ignore(c, 'on a sync group is not supported (set it on the instances)'),
+  });
+  return g;
+}
