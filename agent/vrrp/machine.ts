@@ -1,0 +1,183 @@
+// The VRRP state machine of RFC 5798 section 6 (RFC 3768 for v2), with
+// keepalived's FAULT state. Pure: the clock and every effect (send an
+// advert, take or release the VIPs, notify) are injected, so it is tested on
+// a fake clock and wired to raw sockets by agent/vrrp/instance.ts.
+//
+// Times are in centiseconds, as VRRPv3 carries them.
+//   Skew_Time            = ((256 - Priority) * Master_Adver_Interval) / 256
+//   Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time
+import type { Clock } from '../health/monitor';
+import ipaddr from 'ipaddr.js';
+
+export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
+
+export interface MachineConfig {
+  version: 2 | 3;
+  /** priority after tracking; 255 = address owner */
+  priority: number;
+  /** our Advertisement_Interval, centiseconds */
+  advertIntCs: number;
+  preempt: boolean;
+  /** keepalived preempt_delay: no preemption until this long after start, seconds */
+  preemptDelay: number;
+  /** our primary address on the interface: breaks priority ties */
+  primaryAddr: string;
+}
+
+export interface MachineIo {
+  sendAdvert(priority: number): void;
+  /** add the VIPs, send gratuitous ARP / unsolicited NA */
+  becomeMaster(): void;
+  /** remove the VIPs */
+  releaseMaster(): void;
+  stateChanged(state: VrrpState, reason: string): void;
+}
+
+/** a > b, comparing addresses as unsigned numbers (RFC 5798 6.4.3) */
+export function addrGreater(a: string, b: string): boolean {
+  const x = ipaddr.parse(a).toByteArray();
+  const y = ipaddr.parse(b).toByteArray();
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0);
+  }
+  return false;
+}
+
+export class VrrpMachine {
+  state: VrrpState = 'INIT';
+  private masterAdverIntCs: number;
+  private cancelTimer: (() => void) | undefined;
+  private startedAt = 0;
+  private faulted = false;
+
+  constructor(
+    private cfg: MachineConfig,
+    private readonly clock: Clock,
+    private readonly io: MachineIo,
+  ) {
+    this.masterAdverIntCs = cfg.advertIntCs;
+  }
+
+  get priority(): number {
+    return this.cfg.priority;
+  }
+
+  skewCs(): number {
+    // v2 (RFC 3768): (256 - Priority) / 256 seconds
+    const interval = this.cfg.version === 2 ? 100 : this.masterAdverIntCs;
+    return ((256 - this.cfg.priority) * interval) / 256;
+  }
+
+  masterDownCs(): number {
+    return 3 * this.masterAdverIntCs + this.skewCs();
+  }
+
+  start(): void {
+    this.startedAt = this.clock.now();
+    if (this.faulted) return this.transition('FAULT', 'a tracked interface or script is down');
+    this.enter();
+  }
+
+  /** Initialize's exit (6.4.1): the owner becomes master at once, others backup. */
+  private enter(): void {
+    if (this.cfg.priority === 255) {
+      this.io.sendAdvert(this.cfg.priority);
+      this.toMaster('address owner (priority 255)');
+    } else {
+      this.masterAdverIntCs = this.cfg.advertIntCs;
+      this.toBackup('started');
+    }
+  }
+
+  private timer(cs: number, fn: () => void): void {
+    this.cancelTimer?.();
+    this.cancelTimer = this.clock.setTimer(cs * 10, fn);
+  }
+
+  private transition(state: VrrpState, reason: string): void {
+    const was = this.state;
+    this.state = state;
+    if (was === 'MASTER' && state !== 'MASTER') this.io.releaseMaster();
+    if (state === 'MASTER' && was !== 'MASTER') this.io.becomeMaster();
+    this.io.stateChanged(state, reason);
+  }
+
+  private toMaster(reason: string): void {
+    this.transition('MASTER', reason);
+    this.timer(this.cfg.advertIntCs, () => this.advertTick());
+  }
+
+  private advertTick(): void {
+    this.io.sendAdvert(this.cfg.priority);
+    this.timer(this.cfg.advertIntCs, () => this.advertTick());
+  }
+
+  private toBackup(reason: string): void {
+    this.transition('BACKUP', reason);
+    this.armMasterDown(this.masterDownCs());
+  }
+
+  private armMasterDown(cs: number): void {
+    this.timer(cs, () => {
+      this.io.sendAdvert(this.cfg.priority);
+      this.toMaster(`no advertisement for ${(cs / 100).toFixed(2)} s (Master_Down_Interval)`);
+    });
+  }
+
+  /** An advertisement that passed decodeAdvert, from `src`. */
+  receive(priority: number, advertIntCs: number, src: string): void {
+    if (this.state === 'BACKUP') {
+      if (priority === 0) {
+        // the master is leaving: take over after Skew_Time, not the full interval
+        this.armMasterDown(this.skewCs());
+        return;
+      }
+      const mayPreempt = this.cfg.preempt && this.clock.now() - this.startedAt >= this.cfg.preemptDelay * 1000;
+      if (!mayPreempt || priority >= this.cfg.priority) {
+        if (this.cfg.version === 3) this.masterAdverIntCs = advertIntCs;
+        this.armMasterDown(this.masterDownCs());
+      }
+      // else: a lower-priority master and we may preempt; the timer runs out
+      return;
+    }
+    if (this.state === 'MASTER') {
+      if (priority === 0) {
+        this.advertTick();
+        return;
+      }
+      if (priority > this.cfg.priority || (priority === this.cfg.priority && addrGreater(src, this.cfg.primaryAddr))) {
+        if (this.cfg.version === 3) this.masterAdverIntCs = advertIntCs;
+        this.toBackup(`higher-priority master ${src} (priority ${priority})`);
+      }
+    }
+  }
+
+  /** Tracking changed the priority (keepalived weights). */
+  setPriority(priority: number): void {
+    if (priority === this.cfg.priority) return;
+    this.cfg = { ...this.cfg, priority };
+    if (this.state === 'MASTER') this.advertTick(); // tell the backups now
+  }
+
+  /** A tracked interface or weight-0 script went down (true) or came back (false). */
+  setFault(fault: boolean, reason: string): void {
+    if (fault === this.faulted) return;
+    this.faulted = fault;
+    if (this.state === 'INIT') return;
+    if (fault) {
+      if (this.state === 'MASTER') this.io.sendAdvert(0);
+      this.cancelTimer?.();
+      this.transition('FAULT', reason);
+    } else if (this.state === 'FAULT') {
+      this.enter();
+    }
+  }
+
+  /** Shutdown (6.4.2 / 6.4.3): a master sends priority 0 so a backup takes over at once. */
+  stop(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    if (this.state === 'MASTER') this.io.sendAdvert(0);
+    if (this.state !== 'INIT') this.transition('INIT', 'stopped');
+  }
+}
