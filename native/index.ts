@@ -106,6 +106,20 @@ interface RawBridge {
   numPossibleCpus(): number;
   btfStruct(objectPath: string, name: string): BtfStruct | number;
   btfEnum(objectPath: string, name: string): Record<string, number> | number;
+  rawOpen(family: 4 | 6, protocol: number, ifname: string, group: string | null): number;
+  rawBind(fd: number, family: 4 | 6, addr: string): number;
+  rawSend(fd: number, family: 4 | 6, data: Buffer, dst: string, ifname: string): number;
+  rawWatch(fd: number, family: 4 | 6, cb: (p: RawPacket) => void): { close(): void };
+  packetSend(ifname: string, frame: Buffer): number;
+}
+
+/** A packet a raw IP socket received: the payload after the IP header. */
+export interface RawPacket {
+  data: Buffer;
+  src: string;
+  dst: string;
+  /** TTL / hop limit it arrived with */
+  ttl: number;
 }
 
 const ADDON = path.join(__dirname, '..', '..', 'native', 'build', 'Release', 'xdpvs_bridge.node');
@@ -512,4 +526,54 @@ export function btfStruct(objectPath: string, name: string): BtfStruct {
 /** Values of an enum in an object's BTF. */
 export function btfEnum(objectPath: string, name: string): Record<string, number> {
   return check(raw.btfEnum(objectPath, name), `read enum ${name} from BTF of ${objectPath}`);
+}
+
+/**
+ * A raw IP socket for one protocol on one interface (e.g. VRRP, 112): TTL /
+ * hop limit 255, multicast loop off, `group` joined. Receiving runs on the
+ * event loop (uv_poll), never on a thread of its own.
+ */
+export class RawSocket {
+  private watcher: { close(): void } | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly fd: number,
+    readonly family: 4 | 6,
+    readonly ifname: string,
+    private readonly what: string,
+  ) {}
+
+  static open(family: 4 | 6, protocol: number, ifname: string, group?: string): RawSocket {
+    const what = `raw IPv${family} socket for protocol ${protocol} on ${ifname}`;
+    const fd = check(raw.rawOpen(family, protocol, ifname, group ?? null), `open ${what}${group ? ` joining ${group}` : ''}`);
+    return new RawSocket(fd, family, ifname, what);
+  }
+
+  /** The source address of what this socket sends. */
+  bind(addr: string): void {
+    check(raw.rawBind(this.fd, this.family, addr), `bind ${this.what} to ${addr}`);
+  }
+
+  send(data: Buffer, dst: string): void {
+    check(raw.rawSend(this.fd, this.family, data, dst, this.ifname), `send ${data.length} bytes to ${dst} on ${this.what}`);
+  }
+
+  /** Calls `onPacket` for every packet received, until close(). */
+  watch(onPacket: (p: RawPacket) => void): void {
+    if (this.watcher) throw new Error(`${this.what} is already watched`);
+    this.watcher = raw.rawWatch(this.fd, this.family, onPacket);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.watcher) this.watcher.close();
+    else raw.close(this.fd);
+  }
+}
+
+/** Sends one Ethernet frame, as it is, out of an interface (gratuitous ARP, unsolicited NA). */
+export function sendFrame(ifname: string, frame: Buffer): void {
+  check(raw.packetSend(ifname, frame), `send a ${frame.length}-byte frame on ${ifname}`);
 }

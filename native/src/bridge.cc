@@ -19,6 +19,13 @@
 #include <linux/if_link.h>
 #include <string>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <sys/socket.h>
+#include <uv.h>
 
 namespace {
 
@@ -443,6 +450,256 @@ Napi::Value BtfEnum(const Napi::CallbackInfo &info) {
   return o;
 }
 
+// ---- raw sockets (VRRP, gratuitous ARP / NA) ----
+//
+// rawOpen(family 4|6, protocol, ifname, group | null) -> fd | -errno: a raw IP
+// socket bound to the interface, TTL / hop limit 255 for unicast and
+// multicast, multicast loop off, `group` joined on the interface.
+Napi::Value RawOpen(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int family = info[0].As<Napi::Number>().Int32Value() == 6 ? AF_INET6 : AF_INET;
+  int proto = info[1].As<Napi::Number>().Int32Value();
+  std::string ifname = info[2].As<Napi::String>();
+  unsigned ifindex = if_nametoindex(ifname.c_str());
+  if (!ifindex) return Errno(env, ENODEV);
+  int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+  if (fd < 0) return Errno(env, errno);
+  int one = 1, zero = 0, ttl = 255;
+  auto fail = [&](int err) {
+    close(fd);
+    return Errno(env, err);
+  };
+  if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(), ifname.size()) < 0) return fail(errno);
+  if (family == AF_INET) {
+    struct ip_mreqn mif;
+    memset(&mif, 0, sizeof(mif));
+    mif.imr_ifindex = ifindex;
+    if (setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0 ||
+        setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) < 0 ||
+        setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof(zero)) < 0 ||
+        setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mif, sizeof(mif)) < 0 ||
+        setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0)
+      return fail(errno);
+    if (!info[3].IsNull()) {
+      std::string group = info[3].As<Napi::String>();
+      struct ip_mreqn m;
+      memset(&m, 0, sizeof(m));
+      if (inet_pton(AF_INET, group.c_str(), &m.imr_multiaddr) != 1) return fail(EINVAL);
+      m.imr_ifindex = ifindex;
+      if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)) < 0) return fail(errno);
+    }
+  } else {
+    int idx = ifindex;
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof(ttl)) < 0 ||
+        setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl, sizeof(ttl)) < 0 ||
+        setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &zero, sizeof(zero)) < 0 ||
+        setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &idx, sizeof(idx)) < 0 ||
+        setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)) < 0 ||
+        setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0)
+      return fail(errno);
+    if (!info[3].IsNull()) {
+      std::string group = info[3].As<Napi::String>();
+      struct ipv6_mreq m;
+      memset(&m, 0, sizeof(m));
+      if (inet_pton(AF_INET6, group.c_str(), &m.ipv6mr_multiaddr) != 1) return fail(EINVAL);
+      m.ipv6mr_interface = ifindex;
+      if (setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m)) < 0) return fail(errno);
+    }
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// rawBind(fd, family, address) -> 0 | -errno: the source address of what it sends
+Napi::Value RawBind(const Napi::CallbackInfo &info) {
+  int fd = Fd(info[0]);
+  int family = info[1].As<Napi::Number>().Int32Value() == 6 ? AF_INET6 : AF_INET;
+  std::string addr = info[2].As<Napi::String>();
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof(ss));
+  socklen_t len;
+  if (family == AF_INET) {
+    auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
+    sin->sin_family = AF_INET;
+    if (inet_pton(AF_INET, addr.c_str(), &sin->sin_addr) != 1) return Errno(info.Env(), EINVAL);
+    len = sizeof(*sin);
+  } else {
+    auto *sin6 = reinterpret_cast<sockaddr_in6 *>(&ss);
+    sin6->sin6_family = AF_INET6;
+    if (inet_pton(AF_INET6, addr.c_str(), &sin6->sin6_addr) != 1) return Errno(info.Env(), EINVAL);
+    len = sizeof(*sin6);
+  }
+  errno = 0;
+  return Result(info.Env(), bind(fd, reinterpret_cast<sockaddr *>(&ss), len));
+}
+
+// rawSend(fd, family, data, destination, ifname) -> bytes | -errno
+Napi::Value RawSend(const Napi::CallbackInfo &info) {
+  int fd = Fd(info[0]);
+  int family = info[1].As<Napi::Number>().Int32Value() == 6 ? AF_INET6 : AF_INET;
+  auto data = Buf(info[2]);
+  std::string dst = info[3].As<Napi::String>();
+  std::string ifname = info[4].As<Napi::String>();
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof(ss));
+  socklen_t len;
+  if (family == AF_INET) {
+    auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
+    sin->sin_family = AF_INET;
+    if (inet_pton(AF_INET, dst.c_str(), &sin->sin_addr) != 1) return Errno(info.Env(), EINVAL);
+    len = sizeof(*sin);
+  } else {
+    auto *sin6 = reinterpret_cast<sockaddr_in6 *>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_scope_id = if_nametoindex(ifname.c_str());
+    if (inet_pton(AF_INET6, dst.c_str(), &sin6->sin6_addr) != 1) return Errno(info.Env(), EINVAL);
+    len = sizeof(*sin6);
+  }
+  errno = 0;
+  return Result(info.Env(), sendto(fd, data.Data(), data.Length(), 0, reinterpret_cast<sockaddr *>(&ss), len));
+}
+
+// One received packet: {data (after the IP header), src, dst, ttl}.
+Napi::Value ReadOne(Napi::Env env, int fd, int family, bool *again) {
+  uint8_t buf[2048];
+  uint8_t ctrl[256];
+  struct sockaddr_storage from;
+  struct iovec iov = {buf, sizeof(buf)};
+  struct msghdr msg;
+  memset(&msg, 0, sizeof(msg));
+  msg.msg_name = &from;
+  msg.msg_namelen = sizeof(from);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctrl;
+  msg.msg_controllen = sizeof(ctrl);
+  ssize_t n = recvmsg(fd, &msg, 0);
+  if (n < 0) {
+    *again = errno == EAGAIN || errno == EWOULDBLOCK;
+    return env.Null();
+  }
+  char src[INET6_ADDRSTRLEN] = "", dst[INET6_ADDRSTRLEN] = "";
+  int ttl = -1;
+  const uint8_t *payload = buf;
+  size_t plen = n;
+  if (family == AF_INET) {
+    // raw IPv4 sockets receive the IP header
+    if (n < 20) return env.Null();
+    size_t ihl = (buf[0] & 0x0f) * 4;
+    if (ihl < 20 || static_cast<size_t>(n) < ihl) return env.Null();
+    ttl = buf[8];
+    inet_ntop(AF_INET, buf + 12, src, sizeof(src));
+    inet_ntop(AF_INET, buf + 16, dst, sizeof(dst));
+    payload = buf + ihl;
+    plen = n - ihl;
+  } else {
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6 *>(&from)->sin6_addr, src, sizeof(src));
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != IPPROTO_IPV6) continue;
+      if (c->cmsg_type == IPV6_HOPLIMIT) memcpy(&ttl, CMSG_DATA(c), sizeof(int));
+      if (c->cmsg_type == IPV6_PKTINFO) {
+        struct in6_pktinfo pi;
+        memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+        inet_ntop(AF_INET6, &pi.ipi6_addr, dst, sizeof(dst));
+      }
+    }
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("data", Copy(env, payload, plen));
+  o.Set("src", src);
+  o.Set("dst", dst);
+  o.Set("ttl", ttl);
+  return o;
+}
+
+// A socket watched on the event loop: every readable packet goes to the JS
+// callback on the main thread (uv_poll, no thread of our own).
+class RawWatch : public Napi::ObjectWrap<RawWatch> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "RawWatch", {InstanceMethod("close", &RawWatch::Close)});
+  }
+
+  // new RawWatch(fd, family, callback(packet))
+  explicit RawWatch(const Napi::CallbackInfo &info) : Napi::ObjectWrap<RawWatch>(info) {
+    fd_ = Fd(info[0]);
+    family_ = info[1].As<Napi::Number>().Int32Value() == 6 ? AF_INET6 : AF_INET;
+    cb_ = Napi::Persistent(info[2].As<Napi::Function>());
+    env_ = info.Env();
+    uv_loop_t *loop = nullptr;
+    napi_get_uv_event_loop(env_, &loop);
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    uv_poll_init(loop, poll_, fd_);
+    uv_poll_start(poll_, UV_READABLE, OnReadable);
+    Ref();  // alive while watching
+  }
+
+ private:
+  static void OnReadable(uv_poll_t *handle, int status, int) {
+    auto *self = static_cast<RawWatch *>(handle->data);
+    if (status < 0 || !self->poll_) return;
+    Napi::HandleScope scope(self->env_);
+    for (int i = 0; i < 64; i++) {
+      bool again = false;
+      Napi::Value pkt = ReadOne(self->env_, self->fd_, self->family_, &again);
+      if (pkt.IsNull()) {
+        if (again) break;
+        continue;
+      }
+      self->cb_.MakeCallback(self->env_.Global(), {pkt});
+      if (!self->poll_) break;  // closed by the callback
+    }
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo &info) {
+    if (poll_) {
+      uv_poll_stop(poll_);
+      uv_close(reinterpret_cast<uv_handle_t *>(poll_), [](uv_handle_t *h) { delete reinterpret_cast<uv_poll_t *>(h); });
+      poll_ = nullptr;
+      close(fd_);
+      Unref();
+    }
+    return info.Env().Undefined();
+  }
+
+  int fd_ = -1;
+  int family_ = AF_INET;
+  uv_poll_t *poll_ = nullptr;
+  Napi::FunctionReference cb_;
+  Napi::Env env_ = nullptr;
+};
+
+// packetSend(ifname, frame) -> bytes | -errno: one Ethernet frame out of the
+// interface as it is (gratuitous ARP, unsolicited NA).
+Napi::Value PacketSend(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string ifname = info[0].As<Napi::String>();
+  auto frame = Buf(info[1]);
+  unsigned ifindex = if_nametoindex(ifname.c_str());
+  if (!ifindex) return Errno(env, ENODEV);
+  if (frame.Length() < 14) return Errno(env, EINVAL);
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Errno(env, errno);
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof(sll));
+  sll.sll_family = AF_PACKET;
+  sll.sll_ifindex = ifindex;
+  sll.sll_halen = ETH_ALEN;
+  memcpy(sll.sll_addr, frame.Data(), ETH_ALEN);
+  ssize_t n = sendto(fd, frame.Data(), frame.Length(), 0, reinterpret_cast<sockaddr *>(&sll), sizeof(sll));
+  int err = errno;
+  close(fd);
+  if (n < 0) return Errno(env, err);
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+Napi::FunctionReference *g_watch_ctor = nullptr;
+
+// rawWatch(fd, family, callback) -> RawWatch
+Napi::Value NewRawWatch(const Napi::CallbackInfo &info) {
+  return g_watch_ctor->New({info[0], info[1], info[2]});
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   libbpf_set_print(CaptureLog);
   Napi::Function ctor = BpfObject::Init(env);
@@ -468,6 +725,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("numPossibleCpus", Napi::Function::New(env, NumPossibleCpus));
   exports.Set("btfStruct", Napi::Function::New(env, BtfStruct));
   exports.Set("btfEnum", Napi::Function::New(env, BtfEnum));
+  Napi::Function watch = RawWatch::Init(env);
+  g_watch_ctor = new Napi::FunctionReference(Napi::Persistent(watch));
+  exports.Set("rawOpen", Napi::Function::New(env, RawOpen));
+  exports.Set("rawBind", Napi::Function::New(env, RawBind));
+  exports.Set("rawSend", Napi::Function::New(env, RawSend));
+  exports.Set("rawWatch", Napi::Function::New(env, NewRawWatch));
+  exports.Set("packetSend", Napi::Function::New(env, PacketSend));
   return exports;
 }
 
