@@ -21,6 +21,9 @@ import { IdAllocator } from './reconcile/ids';
 import { FlowKind, Limits, REASON_NAMES } from './dataplane/abi';
 import { ControlServer } from './control/server';
 import { Metrics, type MetricsSource } from './metrics/metrics';
+import { VrrpRunner, type VrrpCounters } from './vrrp/instance';
+import { ScriptTracker } from './vrrp/track';
+import type { VrrpInstance } from './config/model';
 import type { Answer, Request, ServiceRow, StatsAnswer } from './control/protocol';
 import { FEEDBACK_SCHEDULERS, feedbackWeights } from './sched/feedback';
 import { attachXdp, detachXdp, programById, queryXdp, type XdpMode } from '../native/index';
@@ -69,6 +72,8 @@ export class Agent implements MetricsSource {
   private feedbackTimer: NodeJS.Timeout | undefined;
   private attached: { iface: string; mode: XdpMode }[] = [];
   private control: ControlServer | undefined;
+  private readonly vrrp = new Map<string, VrrpRunner>();
+  private readonly vrrpScripts = new Map<string, ScriptTracker>();
   private metrics: Metrics | undefined;
   private format = '';
   private readonly log: Logger;
@@ -110,7 +115,10 @@ export class Agent implements MetricsSource {
     }
     this.scheduleReach();
     this.feedbackTimer = setInterval(() => this.feedback(), FEEDBACK_INTERVAL_MS);
-    this.log.info({ services: this.config.services.length, interfaces: this.attached }, 'xdpvs running');
+    // VRRP last: a director does not claim VIPs before its maps are warm
+    await this.waitReached(5000);
+    await this.startVrrp();
+    this.log.info({ services: this.config.services.length, vrrp: this.vrrp.size, interfaces: this.attached }, 'xdpvs running');
   }
 
   private load(): Config {
@@ -225,6 +233,51 @@ export class Agent implements MetricsSource {
     }
   }
 
+  private async waitReached(limitMs: number): Promise<void> {
+    const deadline = Date.now() + limitMs;
+    while (this.allRealAddrs().some((a) => !this.reach.has(a)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      if (await this.refreshReach()) this.reconcile();
+    }
+  }
+
+  /** Starts the VRRP instances (and the scripts they track) of the configuration; keeps unchanged ones running. */
+  private async startVrrp(): Promise<void> {
+    const same = (a: VrrpInstance, b: VrrpInstance): boolean => JSON.stringify({ ...a, loc: 0 }) === JSON.stringify({ ...b, loc: 0 });
+    const wanted = new Map(this.config.vrrpInstances.map((v) => [v.name, v]));
+    for (const [name, r] of [...this.vrrp]) {
+      const w = wanted.get(name);
+      if (w && same(w, r.inst)) continue;
+      await r.stop();
+      this.vrrp.delete(name);
+    }
+    const usedScripts = new Set(this.config.vrrpInstances.flatMap((v) => v.trackScripts.map((t) => t.name)));
+    for (const [name, t] of [...this.vrrpScripts]) {
+      const def = this.config.vrrpScripts.find((s) => s.name === name);
+      if (!usedScripts.has(name) || !def || JSON.stringify({ ...def, loc: 0 }) !== JSON.stringify({ ...t.script, loc: 0 })) {
+        t.stop();
+        this.vrrpScripts.delete(name);
+      }
+    }
+    for (const s of this.config.vrrpScripts) {
+      if (!usedScripts.has(s.name) || this.vrrpScripts.has(s.name)) continue;
+      const t = new ScriptTracker(s, systemClock);
+      t.onChange((up) => this.log[up ? 'info' : 'warn']({ script: s.name }, up ? 'vrrp_script up' : 'vrrp_script down'));
+      this.vrrpScripts.set(s.name, t);
+      t.start();
+    }
+    for (const v of this.config.vrrpInstances) {
+      if (this.vrrp.has(v.name)) continue;
+      const r = new VrrpRunner(v, { clock: systemClock, log: this.log, scripts: this.vrrpScripts, runScript: (c) => this.runScript(c) });
+      await r.start();
+      this.vrrp.set(v.name, r);
+    }
+  }
+
+  vrrpStatus(): { name: string; state: string; priority: number; counters: VrrpCounters }[] {
+    return [...this.vrrp.values()].map((r) => ({ name: r.inst.name, state: r.state, priority: r.priority, counters: r.counters }));
+  }
+
   /** Re-resolves reals: every second while one is unreached, else every reachInterval. */
   private scheduleReach(): void {
     const unreached = this.allRealAddrs().some((a) => !this.reach.has(a));
@@ -289,6 +342,7 @@ export class Agent implements MetricsSource {
     }
     await this.refreshReach();
     this.reconcile();
+    await this.startVrrp();
     this.log.info('configuration reloaded');
     this.metrics?.reloaded(true);
     return true;
@@ -450,7 +504,16 @@ export class Agent implements MetricsSource {
    * (a clean stop); otherwise it stays attached with its pinned maps, and the
    * next agent re-adopts them without dropping traffic.
    */
-  stop(detach: boolean): void {
+  async stop(detach: boolean): Promise<void> {
+    // VRRP: a clean stop hands the VIPs over at once (priority 0); a restart
+    // (SIGUSR2) goes silent and keeps them for the next agent
+    for (const r of this.vrrp.values()) {
+      if (detach) await r.stop();
+      else r.abandon();
+    }
+    this.vrrp.clear();
+    for (const t of this.vrrpScripts.values()) t.stop();
+    this.vrrpScripts.clear();
     // keepalived omega: a clean shutdown runs the down notifiers of what was up
     if (detach && this.config) {
       for (const s of this.config.services.filter((x) => x.omega)) {

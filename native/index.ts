@@ -107,7 +107,7 @@ interface RawBridge {
   btfStruct(objectPath: string, name: string): BtfStruct | number;
   btfEnum(objectPath: string, name: string): Record<string, number> | number;
   rawOpen(family: 4 | 6, protocol: number, ifname: string, group: string | null): number;
-  rawBind(fd: number, family: 4 | 6, addr: string): number;
+  rawBind(fd: number, family: 4 | 6, addr: string, ifname: string): number;
   rawSend(fd: number, family: 4 | 6, data: Buffer, dst: string, ifname: string): number;
   rawWatch(fd: number, family: 4 | 6, cb: (p: RawPacket) => void): { close(): void };
   packetSend(ifname: string, frame: Buffer): number;
@@ -552,7 +552,7 @@ export class RawSocket {
 
   /** The source address of what this socket sends. */
   bind(addr: string): void {
-    check(raw.rawBind(this.fd, this.family, addr), `bind ${this.what} to ${addr}`);
+    check(raw.rawBind(this.fd, this.family, addr, this.ifname), `bind ${this.what} to ${addr}`);
   }
 
   send(data: Buffer, dst: string): void {

@@ -36,7 +36,7 @@ async function run(opts: RunOpts): Promise<void> {
   try {
     await agent.start();
   } catch (err) {
-    agent.stop(true);
+    await agent.stop(true);
     throw err;
   }
   let reloading = Promise.resolve(true);
@@ -45,9 +45,10 @@ async function run(opts: RunOpts): Promise<void> {
   });
   const exit = (detach: boolean, signal: string): void => {
     log.info({ signal, detach }, detach ? 'stopping: detaching xdp' : 'stopping: leaving xdp attached and maps pinned for the next agent');
-    agent.stop(detach);
-    log.flush?.();
-    setImmediate(() => process.exit(0));
+    void agent.stop(detach).finally(() => {
+      log.flush?.();
+      setImmediate(() => process.exit(0));
+    });
   };
   process.once('SIGTERM', () => exit(true, 'SIGTERM'));
   process.once('SIGINT', () => exit(true, 'SIGINT'));

@@ -13,7 +13,10 @@ export interface MetricsSource {
   stats(): StatsAnswer;
   mapUsage(): { map: string; entries: number; capacity: number }[];
   info(): { version: string; format: string; config: string };
+  vrrpStatus(): { name: string; state: string; priority: number; counters: { received: number; sent: number; dropped: Partial<Record<string, number>>; transitions: number } }[];
 }
+
+const VRRP_STATES: Record<string, number> = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3 };
 
 /** A counter that shows an absolute total read at scrape time. */
 function totals(registry: Registry, name: string, help: string, labelNames: string[], read: () => [Record<string, string>, number][]): void {
@@ -85,6 +88,18 @@ export class Metrics {
     gauge('xdpvs_real_inactive_connections', 'Older flows to a real still in the flow table', ['service', 'real'], perReal((x) => x.inactConn));
     gauge('xdpvs_map_entries', 'Entries in use in a BPF map', ['map'], () => source.mapUsage().map((m) => [{ map: m.map }, m.entries]));
     gauge('xdpvs_map_capacity', 'Capacity of a BPF map', ['map'], () => source.mapUsage().map((m) => [{ map: m.map }, m.capacity]));
+    gauge('xdpvs_vrrp_state', 'VRRP state: 0 init, 1 backup, 2 master, 3 fault', ['instance'], () =>
+      source.vrrpStatus().map((v) => [{ instance: v.name }, VRRP_STATES[v.state] ?? 0]),
+    );
+    gauge('xdpvs_vrrp_priority', 'VRRP priority in effect (after tracking)', ['instance'], () => source.vrrpStatus().map((v) => [{ instance: v.name }, v.priority]));
+    totals(r, 'xdpvs_vrrp_adverts_received_total', 'Valid VRRP advertisements received', ['instance'], () =>
+      source.vrrpStatus().map((v) => [{ instance: v.name }, v.counters.received]),
+    );
+    totals(r, 'xdpvs_vrrp_adverts_sent_total', 'VRRP advertisements sent', ['instance'], () => source.vrrpStatus().map((v) => [{ instance: v.name }, v.counters.sent]));
+    totals(r, 'xdpvs_vrrp_adverts_dropped_total', 'VRRP advertisements dropped, by reason', ['instance', 'reason'], () =>
+      source.vrrpStatus().flatMap((v) => Object.entries(v.counters.dropped).map(([reason, n]): [Record<string, string>, number] => [{ instance: v.name, reason }, n ?? 0])),
+    );
+    totals(r, 'xdpvs_vrrp_transitions_total', 'VRRP state transitions', ['instance'], () => source.vrrpStatus().map((v) => [{ instance: v.name }, v.counters.transitions]));
     gauge('xdpvs_info', 'Agent version and configuration in use', ['version', 'format', 'config'], () => [[source.info(), 1]]);
 
     this.checkDuration = new Histogram({

@@ -173,6 +173,12 @@ export class VrrpMachine {
     }
   }
 
+  /** Stops the timers without a word or a transition (the process is restarting). */
+  detach(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+  }
+
   /** Shutdown (6.4.2 / 6.4.3): a master sends priority 0 so a backup takes over at once. */
   stop(): void {
     this.cancelTimer?.();

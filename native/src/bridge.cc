@@ -509,11 +509,13 @@ Napi::Value RawOpen(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, fd);
 }
 
-// rawBind(fd, family, address) -> 0 | -errno: the source address of what it sends
+// rawBind(fd, family, address, ifname) -> 0 | -errno: the source address of
+// what it sends (ifname scopes an IPv6 link-local address)
 Napi::Value RawBind(const Napi::CallbackInfo &info) {
   int fd = Fd(info[0]);
   int family = info[1].As<Napi::Number>().Int32Value() == 6 ? AF_INET6 : AF_INET;
   std::string addr = info[2].As<Napi::String>();
+  std::string ifname = info[3].As<Napi::String>();
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof(ss));
   socklen_t len;
@@ -525,6 +527,7 @@ Napi::Value RawBind(const Napi::CallbackInfo &info) {
   } else {
     auto *sin6 = reinterpret_cast<sockaddr_in6 *>(&ss);
     sin6->sin6_family = AF_INET6;
+    sin6->sin6_scope_id = if_nametoindex(ifname.c_str());
     if (inet_pton(AF_INET6, addr.c_str(), &sin6->sin6_addr) != 1) return Errno(info.Env(), EINVAL);
     len = sizeof(*sin6);
   }

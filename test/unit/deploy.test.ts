@@ -23,6 +23,7 @@ describe('deploy/', () => {
       stats: () => ({ verdicts: {}, services: [] }),
       mapUsage: () => [],
       info: () => ({ version: '0', format: 'yaml', config: 'x' }),
+      vrrpStatus: () => [],
     });
     const exported = new Set<string>();
     for (const m of await metrics.registry.getMetricsAsJSON()) {

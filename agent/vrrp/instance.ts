@@ -1,0 +1,223 @@
+// One running vrrp_instance: the raw socket, the codec and the state
+// machine wired together, plus what a transition does on the host: VIPs
+// added or removed (ip addr, with their prefix and label), gratuitous ARP /
+// unsolicited NA bursts, notify scripts, tracking into priority or FAULT.
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import { promisify } from 'node:util';
+import type { Logger } from 'pino';
+import type { VrrpInstance } from '../config/model';
+import type { Clock } from '../health/monitor';
+import { RawSocket, sendFrame } from '../../native/index';
+import { gratuitousArp, unsolicitedNa } from './announce';
+import { VrrpMachine, type VrrpState } from './machine';
+import { decodeAdvert, encodeAdvert, VRRP_MCAST4, VRRP_MCAST6, VRRP_PROTO, type DropReason } from './packet';
+import { effectivePriority, interfaceUp, type ScriptTracker, type TrackState } from './track';
+
+const run = promisify(execFile);
+
+export interface VrrpCounters {
+  received: number;
+  sent: number;
+  dropped: Partial<Record<DropReason, number>>;
+  transitions: number;
+}
+
+export interface RunnerDeps {
+  clock: Clock;
+  log: Logger;
+  scripts: Map<string, ScriptTracker>;
+  runScript: (command: string | undefined) => void;
+  onState?: (name: string, state: VrrpState) => void;
+}
+
+async function addresses(dev: string, family: 'inet' | 'inet6', scope?: string): Promise<string[]> {
+  const args = ['-j', family === 'inet' ? '-4' : '-6', 'addr', 'show', 'dev', dev, ...(scope ? ['scope', scope] : [])];
+  const { stdout } = await run('ip', args, { timeout: 5000 });
+  const links = JSON.parse(stdout || '[]') as { addr_info?: { local?: string }[] }[];
+  return links.flatMap((l) => (l.addr_info ?? []).map((a) => a.local ?? '')).filter(Boolean);
+}
+
+export class VrrpRunner {
+  readonly counters: VrrpCounters = { received: 0, sent: 0, dropped: {}, transitions: 0 };
+  private machine: VrrpMachine | undefined;
+  private socket: RawSocket | undefined;
+  private primary = '';
+  private mac = '';
+  private readonly cancels: (() => void)[] = [];
+  private interfaceStates = new Map<string, boolean>();
+  private readonly log: Logger;
+
+  constructor(
+    readonly inst: VrrpInstance,
+    private readonly deps: RunnerDeps,
+  ) {
+    this.log = deps.log.child({ vrrp: inst.name });
+  }
+
+  get state(): VrrpState {
+    return this.machine?.state ?? 'INIT';
+  }
+
+  get priority(): number {
+    return this.machine?.priority ?? this.inst.priority;
+  }
+
+  private get dsts(): string[] {
+    if (this.inst.unicastPeers.length > 0) return this.inst.unicastPeers;
+    return [this.inst.family === 'inet' ? VRRP_MCAST4 : VRRP_MCAST6];
+  }
+
+  async start(): Promise<void> {
+    const i = this.inst;
+    const v6 = i.family === 'inet6';
+    this.mac = fs.readFileSync(`/sys/class/net/${i.interface}/address`, 'utf8').trim();
+    const vips = new Set(i.virtualAddresses.map((a) => a.addr));
+    const own = (await addresses(i.interface, i.family, v6 ? 'link' : undefined)).filter((a) => !vips.has(a));
+    this.primary = i.unicastSrcIp ?? own[0] ?? '';
+    if (!this.primary) throw new Error(`vrrp_instance ${i.name}: ${i.interface} has no ${v6 ? 'link-local IPv6' : 'IPv4'} address to send from`);
+    this.socket = RawSocket.open(v6 ? 6 : 4, VRRP_PROTO, i.interface, i.unicastPeers.length > 0 ? undefined : this.dsts[0]);
+    this.socket.bind(this.primary);
+    const want = { family: i.family, version: i.version, vrid: i.virtualRouterId, advertIntCs: Math.round(i.advertInt * 100), checksumAsV2: i.v3ChecksumAsV2, ...(i.authPass !== undefined ? { authPass: i.authPass } : {}) };
+    this.socket.watch((p) => {
+      const d = decodeAdvert(p.data, p, want);
+      if (!d.ok) {
+        this.counters.dropped[d.reason] = (this.counters.dropped[d.reason] ?? 0) + 1;
+        if (d.reason !== 'vrid') this.log.debug({ from: p.src, reason: d.reason }, 'advertisement dropped');
+        return;
+      }
+      this.counters.received++;
+      this.machine?.receive(d.advert.priority, d.advert.advertIntCs, p.src);
+    });
+
+    this.machine = new VrrpMachine(
+      { version: i.version, priority: i.priority, advertIntCs: Math.round(i.advertInt * 100), preempt: !i.nopreempt, preemptDelay: i.preemptDelay, primaryAddr: this.primary },
+      this.deps.clock,
+      {
+        sendAdvert: (priority) => this.send(priority),
+        becomeMaster: () => void this.takeVips(),
+        releaseMaster: () => void this.releaseVips(),
+        stateChanged: (state, reason) => this.changed(state, reason),
+      },
+    );
+    // tracking: scripts notify; interfaces are polled every second
+    for (const t of i.trackScripts) this.deps.scripts.get(t.name)?.onChange(() => this.retrack());
+    for (const t of i.trackInterfaces) this.interfaceStates.set(t.name, interfaceUp(t.name));
+    const poll = (): void => {
+      let changed = false;
+      for (const t of i.trackInterfaces) {
+        const up = interfaceUp(t.name);
+        if (up !== this.interfaceStates.get(t.name)) {
+          this.interfaceStates.set(t.name, up);
+          changed = true;
+        }
+      }
+      if (changed) this.retrack();
+      this.cancels.push(this.deps.clock.setTimer(1000, poll));
+    };
+    if (i.trackInterfaces.length > 0) this.cancels.push(this.deps.clock.setTimer(1000, poll));
+    this.retrack(true);
+    this.machine.start();
+    this.log.info({ interface: i.interface, vrid: i.virtualRouterId, priority: this.machine.priority, version: i.version, from: this.primary }, 'vrrp instance started');
+  }
+
+  private tracked(): TrackState[] {
+    const out: TrackState[] = [];
+    for (const t of this.inst.trackScripts) {
+      const s = this.deps.scripts.get(t.name);
+      if (s) out.push({ name: `script ${t.name}`, up: s.up, weight: t.weight ?? s.script.weight, reverse: t.reverse || s.script.reverse });
+    }
+    for (const t of this.inst.trackInterfaces) out.push({ name: `interface ${t.name}`, up: this.interfaceStates.get(t.name) ?? false, weight: t.weight ?? 0, reverse: t.reverse });
+    return out;
+  }
+
+  private retrack(initial = false): void {
+    if (!this.machine) return;
+    const { priority, fault } = effectivePriority(this.inst.priority, this.tracked());
+    if (priority !== this.machine.priority) this.log.info({ priority }, 'priority changed by tracking');
+    this.machine.setPriority(priority);
+    if (initial) {
+      if (fault) this.machine.setFault(true, fault);
+      return;
+    }
+    this.machine.setFault(fault !== undefined, fault ?? 'tracked objects up again');
+  }
+
+  private send(priority: number): void {
+    if (!this.socket) return;
+    const i = this.inst;
+    for (const dst of this.dsts) {
+      const msg = encodeAdvert(
+        { version: i.version, vrid: i.virtualRouterId, priority, advertIntCs: Math.round(i.advertInt * 100), addresses: i.virtualAddresses.map((a) => a.addr), ...(i.authPass !== undefined ? { authPass: i.authPass } : {}) },
+        i.family,
+        this.primary,
+        dst,
+        i.v3ChecksumAsV2,
+      );
+      try {
+        this.socket.send(msg, dst);
+        this.counters.sent++;
+      } catch (err) {
+        this.log.warn({ dst, err: (err as Error).message }, 'advertisement not sent');
+      }
+    }
+  }
+
+  private async takeVips(): Promise<void> {
+    for (const a of this.inst.virtualAddresses) {
+      const dev = a.dev ?? this.inst.interface;
+      await run('ip', ['addr', 'add', `${a.addr}/${a.prefix}`, 'dev', dev, ...(a.label ? ['label', a.label] : [])]).catch((err: Error) => {
+        if (!/File exists/.test(err.message)) this.log.error({ vip: a.addr, err: err.message }, 'adding the VIP failed');
+      });
+    }
+    this.announce();
+    // keepalived's second burst garp_master_delay later, for switches that missed the first
+    this.cancels.push(this.deps.clock.setTimer(this.inst.garpMasterDelay * 1000, () => this.state === 'MASTER' && this.announce()));
+  }
+
+  private announce(): void {
+    for (let n = 0; n < this.inst.garpMasterRepeat; n++) {
+      for (const a of this.inst.virtualAddresses) {
+        const dev = a.dev ?? this.inst.interface;
+        try {
+          sendFrame(dev, this.inst.family === 'inet' ? gratuitousArp(a.addr, this.mac) : unsolicitedNa(a.addr, this.mac, this.primary));
+        } catch (err) {
+          this.log.warn({ vip: a.addr, err: (err as Error).message }, 'announcement not sent');
+        }
+      }
+    }
+  }
+
+  private async releaseVips(): Promise<void> {
+    for (const a of this.inst.virtualAddresses) {
+      await run('ip', ['addr', 'del', `${a.addr}/${a.prefix}`, 'dev', a.dev ?? this.inst.interface]).catch(() => undefined);
+    }
+  }
+
+  private changed(state: VrrpState, reason: string): void {
+    this.counters.transitions++;
+    this.log[state === 'FAULT' ? 'warn' : 'info']({ state, reason, priority: this.priority }, `vrrp ${state}`);
+    const i = this.inst;
+    const script = { MASTER: i.notifyMaster, BACKUP: i.notifyBackup, FAULT: i.notifyFault, INIT: i.notifyStop }[state];
+    this.deps.runScript(script);
+    if (i.notify) this.deps.runScript(`${i.notify} INSTANCE ${i.name} ${state === 'INIT' ? 'STOP' : state} ${this.priority}`);
+    this.deps.onState?.(i.name, state);
+  }
+
+  /** Goes silent keeping the VIPs (an agent restart: the next agent resumes). */
+  abandon(): void {
+    for (const c of this.cancels.splice(0)) c();
+    this.machine?.detach();
+    this.socket?.close();
+    this.socket = undefined;
+  }
+
+  /** Priority 0 if master (a backup takes over after Skew_Time), VIPs removed. */
+  async stop(): Promise<void> {
+    for (const c of this.cancels.splice(0)) c();
+    this.machine?.stop();
+    await this.releaseVips();
+    this.socket?.close();
+    this.socket = undefined;
+  }
+}
