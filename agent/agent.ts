@@ -268,7 +268,7 @@ export class Agent implements MetricsSource {
     }
     for (const v of this.config.vrrpInstances) {
       if (this.vrrp.has(v.name)) continue;
-      const r = new VrrpRunner(v, { clock: systemClock, log: this.log, scripts: this.vrrpScripts, runScript: (c) => this.runScript(c) });
+      const r = new VrrpRunner(v, { clock: systemClock, log: this.log, scripts: this.vrrpScripts, runScript: (c) => this.runScript(c), stateDir: this.opts.stateDir });
       await r.start();
       this.vrrp.set(v.name, r);
     }
@@ -507,6 +507,7 @@ export class Agent implements MetricsSource {
   async stop(detach: boolean): Promise<void> {
     // VRRP: a clean stop hands the VIPs over at once (priority 0); a restart
     // (SIGUSR2) goes silent and keeps them for the next agent
+    if (!detach) VrrpRunner.noteMasters(this.opts.stateDir, [...this.vrrp.values()].filter((r) => r.state === 'MASTER').map((r) => r.inst.name));
     for (const r of this.vrrp.values()) {
       if (detach) await r.stop();
       else r.abandon();

@@ -32,6 +32,8 @@ export interface LabOptions {
   tag: string;
   reals: number;
   directors?: number;
+  /** the client reaches the VIP on-link (ARP), as with VRRP; else routed via director 0 */
+  vipOnLink?: boolean;
 }
 
 export class AgentProcess {
@@ -61,9 +63,18 @@ export class AgentProcess {
     this.exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
   }
 
-  /** The first log line (from now, or already seen when `seen`) matching re. */
-  waitFor(re: RegExp, timeoutMs: number, seen = false): Promise<string> {
-    const found = seen ? this.lines.find((l) => re.test(l)) : undefined;
+  /** The number of lines so far: pass it to waitFor to search from this point. */
+  mark(): number {
+    return this.lines.length;
+  }
+
+  /**
+   * The first log line matching re: among lines from index `from` on (true:
+   * all lines so far), else the next one to arrive.
+   */
+  waitFor(re: RegExp, timeoutMs: number, from: number | boolean = false): Promise<string> {
+    const start = from === true ? 0 : from === false ? this.lines.length : from;
+    const found = this.lines.slice(start).find((l) => re.test(l));
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no log line matching ${re} within ${timeoutMs} ms; last lines:\n${this.lines.slice(-15).join('\n')}`)), timeoutMs);
@@ -95,9 +106,11 @@ export class Lab {
       this.lan = this.topo.netns('lan');
       sh('ip', ['-n', this.lan, 'link', 'add', 'br0', 'type', 'bridge']);
       sh('ip', ['-n', this.lan, 'link', 'set', 'br0', 'up']);
-      this.client = this.host('c', '198.18.0.2', 'client');
+      // directors are .1 to .9, reals .11 and up, the client .200
+      this.client = this.host('c', '198.18.0.200', 'client');
       sh('ip', ['netns', 'exec', this.client.ns, 'ethtool', '-K', this.client.dev, 'tx', 'off']);
-      sh('ip', ['-n', this.client.ns, 'route', 'add', `${this.vip}/32`, 'via', '198.18.0.1']);
+      if (opts.vipOnLink) sh('ip', ['-n', this.client.ns, 'route', 'add', `${this.vip}/32`, 'dev', this.client.dev]);
+      else sh('ip', ['-n', this.client.ns, 'route', 'add', `${this.vip}/32`, 'via', '198.18.0.1']);
       for (let d = 0; d < (opts.directors ?? 1); d++) {
         const h = this.host(`d${d}`, `198.18.0.${1 + d}`, `director${d}`);
         sh('ip', ['-n', this.lan, 'link', 'set', 'dev', this.topo.name(`d${d}b`), 'xdpdrv', 'obj', PASS_OBJECT, 'sec', 'xdp']);
@@ -193,6 +206,28 @@ export class Lab {
       timeout: (timeoutSec + 2) * 1000,
     });
     return r.status === 0 ? r.stdout : undefined;
+  }
+
+  /** One GET in the background: true when it succeeded within the timeout. */
+  getAsync(pathname = '/', timeoutSec = 1): Promise<boolean> {
+    const p = spawn('ip', ['netns', 'exec', this.client.ns, 'curl', '-s', '-f', '-o', '/dev/null', '-m', String(timeoutSec), `http://${this.vip}${pathname}`], {
+      stdio: 'ignore',
+    });
+    return new Promise((resolve) => p.once('exit', (code) => resolve(code === 0)));
+  }
+
+  /** Whether director d has the VIP on its interface (it is the VRRP master). */
+  hasVip(d: number): boolean {
+    const dir = this.directors[d]!;
+    return sh('ip', ['-n', dir.ns, '-o', 'addr', 'show', 'dev', dir.dev]).includes(` ${this.vip}/`);
+  }
+
+  /** A command in director d's namespace, in the background (e.g. keepalived). */
+  spawnIn(d: number, cmd: string[]): AgentProcess {
+    const proc = spawn('ip', ['netns', 'exec', this.directors[d]!.ns, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const a = new AgentProcess(proc);
+    this.agents.push(a);
+    return a;
   }
 
   /** A long GET in the background: resolves with curl's exit code and bytes received. */

@@ -29,7 +29,13 @@ export interface RunnerDeps {
   scripts: Map<string, ScriptTracker>;
   runScript: (command: string | undefined) => void;
   onState?: (name: string, state: VrrpState) => void;
+  /** where an agent restart (SIGUSR2) leaves which instances were master */
+  stateDir: string;
 }
+
+const RESUME_FILE = 'vrrp-resume.json';
+/** a resume note older than this is ignored: the VIPs may have moved meanwhile */
+const RESUME_MAX_AGE_MS = 10_000;
 
 async function addresses(dev: string, family: 'inet' | 'inet6', scope?: string): Promise<string[]> {
   const args = ['-j', family === 'inet' ? '-4' : '-6', 'addr', 'show', 'dev', dev, ...(scope ? ['scope', scope] : [])];
@@ -41,7 +47,10 @@ async function addresses(dev: string, family: 'inet' | 'inet6', scope?: string):
 export class VrrpRunner {
   readonly counters: VrrpCounters = { received: 0, sent: 0, dropped: {}, transitions: 0 };
   private machine: VrrpMachine | undefined;
-  private socket: RawSocket | undefined;
+  /** receives: unbound (a bound raw socket only sees packets to its own address), joined to the group */
+  private rx: RawSocket | undefined;
+  /** sends: bound to our primary address, which the v3 checksum covers */
+  private tx: RawSocket | undefined;
   private primary = '';
   private mac = '';
   private readonly cancels: (() => void)[] = [];
@@ -76,10 +85,12 @@ export class VrrpRunner {
     const own = (await addresses(i.interface, i.family, v6 ? 'link' : undefined)).filter((a) => !vips.has(a));
     this.primary = i.unicastSrcIp ?? own[0] ?? '';
     if (!this.primary) throw new Error(`vrrp_instance ${i.name}: ${i.interface} has no ${v6 ? 'link-local IPv6' : 'IPv4'} address to send from`);
-    this.socket = RawSocket.open(v6 ? 6 : 4, VRRP_PROTO, i.interface, i.unicastPeers.length > 0 ? undefined : this.dsts[0]);
-    this.socket.bind(this.primary);
+    this.rx = RawSocket.open(v6 ? 6 : 4, VRRP_PROTO, i.interface, i.unicastPeers.length > 0 ? undefined : this.dsts[0]);
+    this.tx = RawSocket.open(v6 ? 6 : 4, VRRP_PROTO, i.interface);
+    this.tx.bind(this.primary);
+    this.tx.watch(() => {}); // what reaches the bound socket is read by rx too: drain it
     const want = { family: i.family, version: i.version, vrid: i.virtualRouterId, advertIntCs: Math.round(i.advertInt * 100), checksumAsV2: i.v3ChecksumAsV2, ...(i.authPass !== undefined ? { authPass: i.authPass } : {}) };
-    this.socket.watch((p) => {
+    this.rx.watch((p) => {
       const d = decodeAdvert(p.data, p, want);
       if (!d.ok) {
         this.counters.dropped[d.reason] = (this.counters.dropped[d.reason] ?? 0) + 1;
@@ -117,7 +128,10 @@ export class VrrpRunner {
     };
     if (i.trackInterfaces.length > 0) this.cancels.push(this.deps.clock.setTimer(1000, poll));
     this.retrack(true);
-    this.machine.start();
+    const resume = this.takeResumeNote();
+    // VIPs left on the interface by an agent that died are not ours until we are master again
+    if (!resume) await this.releaseVips();
+    this.machine.start(resume || i.initialState === 'MASTER');
     this.log.info({ interface: i.interface, vrid: i.virtualRouterId, priority: this.machine.priority, version: i.version, from: this.primary }, 'vrrp instance started');
   }
 
@@ -144,7 +158,7 @@ export class VrrpRunner {
   }
 
   private send(priority: number): void {
-    if (!this.socket) return;
+    if (!this.tx) return;
     const i = this.inst;
     for (const dst of this.dsts) {
       const msg = encodeAdvert(
@@ -155,7 +169,7 @@ export class VrrpRunner {
         i.v3ChecksumAsV2,
       );
       try {
-        this.socket.send(msg, dst);
+        this.tx.send(msg, dst);
         this.counters.sent++;
       } catch (err) {
         this.log.warn({ dst, err: (err as Error).message }, 'advertisement not sent');
@@ -204,12 +218,27 @@ export class VrrpRunner {
     this.deps.onState?.(i.name, state);
   }
 
+  private takeResumeNote(): boolean {
+    const file = `${this.deps.stateDir}/${RESUME_FILE}`;
+    try {
+      const note = JSON.parse(fs.readFileSync(file, 'utf8')) as { at: number; masters: string[] };
+      const fresh = Date.now() - note.at < RESUME_MAX_AGE_MS;
+      return fresh && note.masters.includes(this.inst.name);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Records, for the next agent, that this instance was master when the agent restarted. */
+  static noteMasters(stateDir: string, masters: string[]): void {
+    fs.writeFileSync(`${stateDir}/${RESUME_FILE}`, JSON.stringify({ at: Date.now(), masters }));
+  }
+
   /** Goes silent keeping the VIPs (an agent restart: the next agent resumes). */
   abandon(): void {
     for (const c of this.cancels.splice(0)) c();
     this.machine?.detach();
-    this.socket?.close();
-    this.socket = undefined;
+    this.closeSockets();
   }
 
   /** Priority 0 if master (a backup takes over after Skew_Time), VIPs removed. */
@@ -217,7 +246,12 @@ export class VrrpRunner {
     for (const c of this.cancels.splice(0)) c();
     this.machine?.stop();
     await this.releaseVips();
-    this.socket?.close();
-    this.socket = undefined;
+    this.closeSockets();
+  }
+
+  private closeSockets(): void {
+    this.rx?.close();
+    this.tx?.close();
+    this.rx = this.tx = undefined;
   }
 }

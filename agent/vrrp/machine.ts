@@ -72,9 +72,18 @@ export class VrrpMachine {
     return 3 * this.masterAdverIntCs + this.skewCs();
   }
 
-  start(): void {
+  /**
+   * `asMaster`: keepalived's `state MASTER` (or resuming after an agent
+   * restart): advertise and take over at once; a better master's next
+   * advertisement still sends this one back to backup.
+   */
+  start(asMaster = false): void {
     this.startedAt = this.clock.now();
     if (this.faulted) return this.transition('FAULT', 'a tracked interface or script is down');
+    if (asMaster && this.cfg.priority > 0) {
+      this.io.sendAdvert(this.cfg.priority);
+      return this.toMaster('configured or resumed as master');
+    }
     this.enter();
   }
 
@@ -120,7 +129,7 @@ export class VrrpMachine {
   private armMasterDown(cs: number): void {
     this.timer(cs, () => {
       this.io.sendAdvert(this.cfg.priority);
-      this.toMaster(`no advertisement for ${(cs / 100).toFixed(2)} s (Master_Down_Interval)`);
+      this.toMaster(`no advertisement for ${(cs / 100).toFixed(2)} s`);
     });
   }
 

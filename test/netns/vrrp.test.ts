@@ -1,0 +1,229 @@
+// VRRP between directors, end to end: two `xdpvs run` with the same
+// services, the client reaching the VIP on-link (ARP), so whoever is master
+// gets the traffic. Then xdpvs and a real keepalived in one VRRP group.
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Lab, type AgentProcess } from '../../agent/lab/lab';
+import { requireRoot } from '../support/root';
+
+interface VrrpOpts {
+  dev: string;
+  priority: number;
+  version?: 2 | 3;
+  nopreempt?: boolean;
+  trackFile?: string;
+  services?: boolean;
+}
+
+/** A director's keepalived.conf: the service (unless services: false) and one vrrp_instance. */
+function conf(lab: Lab, o: VrrpOpts): string {
+  const lines: string[] = ['global_defs {', '  router_id lab', `  vrrp_version ${o.version ?? 3}`, '}'];
+  if (o.services !== false) {
+    lines.push('virtual_server 198.18.1.100 80 {', '  delay_loop 1', '  lb_algo mh', '  lb_kind DR');
+    for (const r of lab.reals) {
+      lines.push(`  real_server ${r.addr} 80 {`, '    HTTP_GET {', '      url {', '        path /health', '      }', '      connect_timeout 1', '      retry 0', '    }', '  }');
+    }
+    lines.push('}');
+  }
+  if (o.trackFile) lines.push('vrrp_script chk_file {', `  script "test -f ${o.trackFile}"`, '  interval 1', '  weight -60', '  fall 1', '  rise 1', '}');
+  lines.push(
+    'vrrp_instance VI_1 {',
+    '  state BACKUP',
+    `  interface ${o.dev}`,
+    '  virtual_router_id 51',
+    `  priority ${o.priority}`,
+    '  advert_int 1',
+    ...(o.nopreempt ? ['  nopreempt'] : []),
+    '  virtual_ipaddress {',
+    `    ${lab.vip}/32 dev ${o.dev}`,
+    '  }',
+    ...(o.trackFile ? ['  track_script {', '    chk_file', '  }'] : []),
+    '}',
+  );
+  return lines.join('\n');
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** GETs every 100 ms for `ms`: how many of how many failed. */
+async function probe(lab: Lab, ms: number): Promise<{ sent: number; lost: number }> {
+  const results: Promise<boolean>[] = [];
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    results.push(lab.getAsync('/', 1));
+    await sleep(100);
+  }
+  const ok = await Promise.all(results);
+  return { sent: ok.length, lost: ok.filter((x) => !x).length };
+}
+
+describe('VRRP failover between two xdpvs directors', () => {
+  let lab: Lab;
+  let a0: AgentProcess;
+  let a1: AgentProcess;
+  let conf0: string;
+  let trackFile: string;
+
+  const start0 = (): AgentProcess => (a0 = lab.startAgent(conf0, 0));
+
+  before(async () => {
+    requireRoot('netns');
+    lab = new Lab({ tag: 'v', reals: 2, directors: 2, vipOnLink: true });
+    for (let i = 0; i < 2; i++) await lab.startServer(i);
+    trackFile = path.join(lab.workDir, 'healthy');
+    fs.writeFileSync(trackFile, '');
+    conf0 = lab.writeConfig('d0.conf', conf(lab, { dev: lab.directors[0]!.dev, priority: 150, trackFile }));
+    const conf1 = lab.writeConfig('d1.conf', conf(lab, { dev: lab.directors[1]!.dev, priority: 100 }));
+    start0();
+    a1 = lab.startAgent(conf1, 1);
+    await a0.waitFor(/"msg":"vrrp MASTER"/, 20_000);
+  });
+
+  after(async () => lab?.cleanup());
+
+  it('the higher priority is master, owns the VIP and serves; the other is backup', async () => {
+    assert.equal(lab.hasVip(0), true);
+    assert.equal(lab.hasVip(1), false);
+    await a1.waitFor(/"msg":"vrrp BACKUP"/, 5_000, true);
+    // whoever started VRRP first may have been master a moment; once elected, the backup stays backup
+    const m1 = a1.mark();
+    await sleep(2500);
+    assert.ok(!a1.lines.slice(m1).some((l) => /"msg":"vrrp MASTER"/.test(l)), 'the backup stays backup');
+    assert.equal(lab.hasVip(1), false);
+    assert.ok(lab.get('/'), 'served through the master');
+  });
+
+  it('SIGTERM on the master: priority 0, the backup takes over within Skew_Time', async () => {
+    const t = Date.now();
+    const m1 = a1.mark();
+    a0.signal('SIGTERM');
+    await a1.waitFor(/"msg":"vrrp MASTER"/, 5_000, m1);
+    const took = Date.now() - t;
+    console.log(`# SIGTERM handover: backup master after ${took} ms (Skew_Time ${((256 - 100) / 256).toFixed(3)} s)`);
+    assert.ok(took < 1500, `took ${took} ms`);
+    await a0.exited;
+    assert.equal(lab.hasVip(0), false);
+    assert.equal(lab.hasVip(1), true);
+    assert.ok(lab.get('/'), 'served through the new master');
+  });
+
+  it('the old master returning preempts', async () => {
+    const m1 = a1.mark();
+    start0();
+    await a0.waitFor(/"msg":"vrrp MASTER"/, 15_000);
+    await a1.waitFor(/"msg":"vrrp BACKUP"/, 5_000, m1);
+    assert.equal(lab.hasVip(0), true);
+    assert.equal(lab.hasVip(1), false);
+  });
+
+  it('SIGKILL on the master: the backup takes the VIP within Master_Down_Interval; a download keeps going; lost requests counted', async () => {
+    const download = lab.download('/big?mb=3&ms=100', 30); // about 5 s
+    await sleep(500);
+    const t = Date.now();
+    const m1 = a1.mark();
+    a0.signal('SIGKILL');
+    const probing = probe(lab, 6000);
+    await a1.waitFor(/"msg":"vrrp MASTER"/, 8_000, m1);
+    const took = Date.now() - t;
+    const { sent, lost } = await probing;
+    console.log(`# SIGKILL failover: backup master after ${took} ms (Master_Down_Interval ${(3 + (256 - 100) / 256).toFixed(3)} s); client lost ${lost} of ${sent} requests`);
+    assert.ok(took < 3609 + 1500, `took ${took} ms`);
+    assert.equal(lab.hasVip(1), true);
+    // the same Maglev ring on both directors: the flow lands on the same real
+    assert.deepEqual(await download, { code: 0, bytes: 3 * 1024 * 1024 });
+    assert.ok(lab.get('/'), 'served through the new master');
+  });
+
+  it('a failing track_script lowers the priority (150 - 60 < 100) and moves the VIP', async () => {
+    let m1 = a1.mark();
+    start0();
+    await a0.waitFor(/"msg":"vrrp MASTER"/, 15_000);
+    await a1.waitFor(/"msg":"vrrp BACKUP"/, 5_000, m1);
+    m1 = a1.mark();
+    const m0 = a0.mark();
+    fs.rmSync(trackFile);
+    await a0.waitFor(/"priority":90.*priority changed by tracking|priority changed by tracking.*"priority":90/, 5_000, m0);
+    await a1.waitFor(/"msg":"vrrp MASTER"/, 8_000, m1);
+    await a0.waitFor(/"msg":"vrrp BACKUP"/, 3_000, m0);
+    assert.equal(lab.hasVip(1), true);
+    assert.equal(lab.hasVip(0), false);
+    fs.writeFileSync(trackFile, '');
+    await a0.waitFor(/"msg":"vrrp MASTER"/, 8_000);
+  });
+});
+
+describe('VRRP interop with keepalived', () => {
+  for (const version of [2, 3] as const) {
+    describe(`VRRPv${version}`, () => {
+      let lab: Lab;
+      let xdpvs: AgentProcess;
+      let keepalived: AgentProcess;
+      let confX: string;
+
+      const startKeepalived = (priority: number): AgentProcess => {
+        const file = lab.writeConfig('keepalived.conf', conf(lab, { dev: lab.directors[1]!.dev, priority, version, services: false }));
+        return (keepalived = lab.spawnIn(1, [
+          'keepalived', '--dont-fork', '--log-console', '--log-detail', '--vrrp', '--use-file', file,
+          '--pid', path.join(lab.workDir, 'k.pid'), '--vrrp_pid', path.join(lab.workDir, 'kv.pid'),
+        ]));
+      };
+
+      before(async () => {
+        requireRoot('netns');
+        lab = new Lab({ tag: `k${version}`, reals: 1, directors: 2, vipOnLink: true });
+        await lab.startServer(0);
+        confX = lab.writeConfig('xdpvs.conf', conf(lab, { dev: lab.directors[0]!.dev, priority: 150, version }));
+        keepalived = startKeepalived(100);
+        await keepalived.waitFor(/Entering BACKUP STATE/, 10_000);
+        xdpvs = lab.startAgent(confX, 0);
+        await xdpvs.waitFor(/"msg":"vrrp MASTER"/, 20_000);
+      });
+
+      after(async () => lab?.cleanup());
+
+      it('xdpvs (150) is master, keepalived (100) backup; the VIP is on xdpvs', async () => {
+        // keepalived started first and was master until xdpvs (warm) preempted it
+        await keepalived.waitFor(/Entering BACKUP STATE/, 5_000, keepalived.lines.findIndex((l) => /Entering MASTER STATE/.test(l)) + 1);
+        const mk = keepalived.mark();
+        await sleep(2500);
+        assert.ok(!keepalived.lines.slice(mk).some((l) => /Entering MASTER STATE/.test(l)), 'keepalived stays backup: it accepts our adverts');
+        assert.equal(lab.hasVip(0), true);
+        assert.equal(lab.hasVip(1), false);
+        assert.ok(lab.get('/'));
+      });
+
+      it('xdpvs stopping hands over to keepalived; xdpvs returning preempts it', async () => {
+        let mk = keepalived.mark();
+        xdpvs.signal('SIGTERM');
+        await keepalived.waitFor(/Entering MASTER STATE/, 5_000, mk);
+        await sleep(300);
+        assert.equal(lab.hasVip(1), true);
+        mk = keepalived.mark();
+        xdpvs = lab.startAgent(confX, 0);
+        await xdpvs.waitFor(/"msg":"vrrp MASTER"/, 15_000);
+        await keepalived.waitFor(/Entering BACKUP STATE/, 5_000, mk);
+        await sleep(300);
+        assert.equal(lab.hasVip(0), true);
+        assert.equal(lab.hasVip(1), false);
+      });
+
+      it('keepalived with the higher priority takes over from xdpvs, and hands back on stop', async () => {
+        keepalived.signal('SIGTERM');
+        await keepalived.exited;
+        const mx = xdpvs.mark();
+        startKeepalived(200);
+        await keepalived.waitFor(/Entering MASTER STATE/, 10_000, true);
+        await xdpvs.waitFor(/"msg":"vrrp BACKUP"/, 5_000, mx);
+        await sleep(300);
+        assert.equal(lab.hasVip(1), true);
+        assert.equal(lab.hasVip(0), false);
+        const mx2 = xdpvs.mark();
+        keepalived.signal('SIGTERM');
+        await xdpvs.waitFor(/"msg":"vrrp MASTER"/, 5_000, mx2);
+        assert.equal(lab.hasVip(0), true);
+      });
+    });
+  }
+});
