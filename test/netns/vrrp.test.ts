@@ -6,6 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Lab, type AgentProcess } from '../../agent/lab/lab';
+import { sh } from '../../agent/lab/netns';
 import { requireRoot } from '../support/root';
 
 interface VrrpOpts {
@@ -15,6 +16,8 @@ interface VrrpOpts {
   nopreempt?: boolean;
   trackFile?: string;
   services?: boolean;
+  /** unicast adverts: [our address, the peer's] */
+  unicast?: [string, string];
 }
 
 /** A director's keepalived.conf: the service (unless services: false) and one vrrp_instance. */
@@ -40,6 +43,7 @@ function conf(lab: Lab, o: VrrpOpts): string {
     `    ${lab.vip}/32 dev ${o.dev}`,
     '  }',
     ...(o.trackFile ? ['  track_script {', '    chk_file', '  }'] : []),
+    ...(o.unicast ? [`  unicast_src_ip ${o.unicast[0]}`, '  unicast_peer {', `    ${o.unicast[1]}`, '  }'] : []),
     '}',
   );
   return lines.join('\n');
@@ -131,6 +135,9 @@ describe('VRRP failover between two xdpvs directors', () => {
     console.log(`# SIGKILL failover: backup master after ${took} ms (Master_Down_Interval ${(3 + (256 - 100) / 256).toFixed(3)} s); client lost ${lost} of ${sent} requests`);
     assert.ok(took < 3609 + 1500, `took ${took} ms`);
     assert.equal(lab.hasVip(1), true);
+    // the gratuitous ARP moved the client to the new master
+    const mac1 = sh('ip', ['-n', lab.directors[1]!.ns, '-br', 'link', 'show', lab.directors[1]!.dev]).trim().split(/\s+/)[2];
+    assert.match(sh('ip', ['-n', lab.client.ns, 'neigh', 'show', lab.vip]), new RegExp(`lladdr ${mac1}`));
     // the same Maglev ring on both directors: the flow lands on the same real
     assert.deepEqual(await download, { code: 0, bytes: 3 * 1024 * 1024 });
     assert.ok(lab.get('/'), 'served through the new master');
@@ -151,6 +158,29 @@ describe('VRRP failover between two xdpvs directors', () => {
     assert.equal(lab.hasVip(0), false);
     fs.writeFileSync(trackFile, '');
     await a0.waitFor(/"msg":"vrrp MASTER"/, 8_000);
+  });
+});
+
+describe('VRRP with unicast peers', () => {
+  let lab: Lab;
+
+  after(async () => lab?.cleanup());
+
+  it('elects by unicast adverts and hands over on SIGTERM', async () => {
+    requireRoot('netns');
+    lab = new Lab({ tag: 'u', reals: 1, directors: 2, vipOnLink: true });
+    await lab.startServer(0);
+    const [d0, d1] = lab.directors;
+    const a0 = lab.startAgent(lab.writeConfig('u0.conf', conf(lab, { dev: d0!.dev, priority: 150, unicast: [d0!.addr, d1!.addr] })), 0);
+    const a1 = lab.startAgent(lab.writeConfig('u1.conf', conf(lab, { dev: d1!.dev, priority: 100, unicast: [d1!.addr, d0!.addr] })), 1);
+    await a0.waitFor(/"msg":"vrrp MASTER"/, 20_000);
+    await a1.waitFor(/"msg":"vrrp BACKUP"/, 5_000, true);
+    const m1 = a1.mark();
+    await sleep(2500);
+    assert.ok(!a1.lines.slice(m1).some((l) => /"msg":"vrrp MASTER"/.test(l)), 'the backup hears the unicast adverts');
+    a0.signal('SIGTERM');
+    await a1.waitFor(/"msg":"vrrp MASTER"/, 3_000, m1);
+    assert.equal(lab.hasVip(1), true);
   });
 });
 
