@@ -180,6 +180,13 @@ export interface VrrpInstance {
   garpMasterRepeat: number;
   /** keepalived old_unicast_checksum: VRRPv3 checksum without the pseudo-header */
   v3ChecksumAsV2: boolean;
+  /**
+   * xdpvs split-brain guard: an address (the gateway, typically) pinged every
+   * advert_int; unanswered `referenceFall` times in a row puts the instance in
+   * FAULT, so a director cut off from the network gives the VIPs up.
+   */
+  referenceAddress?: string;
+  referenceFall: number;
   loc: SourceLoc;
 }
 

@@ -13,6 +13,7 @@ import { gratuitousArp, unsolicitedNa } from './announce';
 import { VrrpMachine, type VrrpState } from './machine';
 import { decodeAdvert, encodeAdvert, VRRP_MCAST4, VRRP_MCAST6, VRRP_PROTO, type DropReason } from './packet';
 import { effectivePriority, interfaceUp, type ScriptTracker, type TrackState } from './track';
+import { ReferenceCheck } from './reference';
 
 const run = promisify(execFile);
 
@@ -55,6 +56,7 @@ export class VrrpRunner {
   private mac = '';
   private readonly cancels: (() => void)[] = [];
   private interfaceStates = new Map<string, boolean>();
+  private reference: ReferenceCheck | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -127,6 +129,13 @@ export class VrrpRunner {
       this.cancels.push(this.deps.clock.setTimer(1000, poll));
     };
     if (i.trackInterfaces.length > 0) this.cancels.push(this.deps.clock.setTimer(1000, poll));
+    if (i.referenceAddress) {
+      this.reference = new ReferenceCheck(i.referenceAddress, i.interface, i.advertInt * 1000, i.referenceFall, this.deps.clock, (up) => {
+        this.log[up ? 'info' : 'warn']({ reference: i.referenceAddress }, up ? 'reference address answers again' : 'reference address unanswered: cut off');
+        this.retrack();
+      });
+      this.reference.start();
+    }
     this.retrack(true);
     const resume = this.takeResumeNote();
     // VIPs left on the interface by an agent that died are not ours until we are master again
@@ -142,6 +151,7 @@ export class VrrpRunner {
       if (s) out.push({ name: `script ${t.name}`, up: s.up, weight: t.weight ?? s.script.weight, reverse: t.reverse || s.script.reverse });
     }
     for (const t of this.inst.trackInterfaces) out.push({ name: `interface ${t.name}`, up: this.interfaceStates.get(t.name) ?? false, weight: t.weight ?? 0, reverse: t.reverse });
+    if (this.reference) out.push({ name: `reference address ${this.reference.address}`, up: this.reference.up, weight: 0, reverse: false });
     return out;
   }
 
@@ -237,6 +247,7 @@ export class VrrpRunner {
   /** Goes silent keeping the VIPs (an agent restart: the next agent resumes). */
   abandon(): void {
     for (const c of this.cancels.splice(0)) c();
+    this.reference?.stop();
     this.machine?.detach();
     this.closeSockets();
   }
@@ -244,6 +255,7 @@ export class VrrpRunner {
   /** Priority 0 if master (a backup takes over after Skew_Time), VIPs removed. */
   async stop(): Promise<void> {
     for (const c of this.cancels.splice(0)) c();
+    this.reference?.stop();
     this.machine?.stop();
     await this.releaseVips();
     this.closeSockets();

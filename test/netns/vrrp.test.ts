@@ -18,6 +18,7 @@ interface VrrpOpts {
   services?: boolean;
   /** unicast adverts: [our address, the peer's] */
   unicast?: [string, string];
+  reference?: string;
 }
 
 /** A director's keepalived.conf: the service (unless services: false) and one vrrp_instance. */
@@ -43,6 +44,7 @@ function conf(lab: Lab, o: VrrpOpts): string {
     `    ${lab.vip}/32 dev ${o.dev}`,
     '  }',
     ...(o.trackFile ? ['  track_script {', '    chk_file', '  }'] : []),
+    ...(o.reference ? [`  reference_address ${o.reference} fall 2`] : []),
     ...(o.unicast ? [`  unicast_src_ip ${o.unicast[0]}`, '  unicast_peer {', `    ${o.unicast[1]}`, '  }'] : []),
     '}',
   );
@@ -181,6 +183,36 @@ describe('VRRP with unicast peers', () => {
     a0.signal('SIGTERM');
     await a1.waitFor(/"msg":"vrrp MASTER"/, 3_000, m1);
     assert.equal(lab.hasVip(1), true);
+  });
+});
+
+describe('VRRP split-brain guard', () => {
+  let lab: Lab;
+
+  after(async () => lab?.cleanup());
+
+  it('a master whose reference address stops answering goes to FAULT and gives the VIP up', async () => {
+    requireRoot('netns');
+    lab = new Lab({ tag: 'r', reals: 1, directors: 2, vipOnLink: true });
+    await lab.startServer(0);
+    // the "gateway": an extra address on the client
+    sh('ip', ['-n', lab.client.ns, 'addr', 'add', '198.18.0.254/24', 'dev', lab.client.dev]);
+    const [d0, d1] = lab.directors;
+    const a0 = lab.startAgent(lab.writeConfig('r0.conf', conf(lab, { dev: d0!.dev, priority: 150, reference: '198.18.0.254' })), 0);
+    const a1 = lab.startAgent(lab.writeConfig('r1.conf', conf(lab, { dev: d1!.dev, priority: 100 })), 1);
+    await a0.waitFor(/"msg":"vrrp MASTER"/, 20_000);
+    const m0 = a0.mark();
+    const m1 = a1.mark();
+    await sleep(3000);
+    assert.ok(!a0.lines.slice(m0).some((l) => /cut off/.test(l)), 'the reference answers: no fault');
+    sh('ip', ['-n', lab.client.ns, 'addr', 'del', '198.18.0.254/24', 'dev', lab.client.dev]);
+    await a0.waitFor(/"msg":"vrrp FAULT"/, 6_000, m0);
+    await a1.waitFor(/"msg":"vrrp MASTER"/, 3_000, m1);
+    assert.equal(lab.hasVip(0), false);
+    assert.equal(lab.hasVip(1), true);
+    sh('ip', ['-n', lab.client.ns, 'addr', 'add', '198.18.0.254/24', 'dev', lab.client.dev]);
+    await a0.waitFor(/reference address answers again/, 6_000, m0);
+    await a0.waitFor(/"msg":"vrrp MASTER"/, 8_000, m0);
   });
 });
 

@@ -116,6 +116,7 @@ export function readVrrpInstance(c: Collector, n: ConfNode, defaultVersion: 2 | 
     garpMasterDelay: VRRP_DEFAULTS.garpMasterDelay,
     garpMasterRepeat: VRRP_DEFAULTS.garpMasterRepeat,
     v3ChecksumAsV2: false,
+    referenceFall: 3,
     loc: n.loc,
   };
   let version: 2 | 3 | undefined;
@@ -171,6 +172,11 @@ export function readVrrpInstance(c: Collector, n: ConfNode, defaultVersion: 2 | 
     garp_master_repeat: (x) => (v.garpMasterRepeat = int(c, x.loc, 'garp_master_repeat', x.args[0], 1, 255) ?? v.garpMasterRepeat),
     old_unicast_checksum: () => (v.v3ChecksumAsV2 = true),
     v3_checksum_as_v2: () => (v.v3ChecksumAsV2 = true),
+    reference_address: (x) => {
+      const a = address(c, x.loc, 'reference_address', x.args[0]);
+      if (a) v.referenceAddress = a;
+      if (x.args[1] === 'fall') v.referenceFall = int(c, x.loc, 'reference_address fall', x.args[2], 1, 100) ?? v.referenceFall;
+    },
     garp_master_refresh: ignore(c, 'is not supported'),
     garp_master_refresh_repeat: ignore(c, 'is not supported'),
     use_vmac: ignore(c, 'is not supported'),

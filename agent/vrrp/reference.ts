@@ -1,0 +1,85 @@
+// The split-brain guard: ping a reference address (the gateway) from the
+// VRRP interface; `fall` unanswered pings in a row mean this director is cut
+// off, and its instance goes to FAULT (giving the VIPs up) until one is
+// answered again. ICMP / ICMPv6 echo through the bridge's raw socket, so no
+// ping binary is needed.
+import { RawSocket } from '../../native/index';
+import type { Clock } from '../health/monitor';
+
+function checksum(buf: Buffer): number {
+  let s = 0;
+  for (let i = 0; i + 1 < buf.length; i += 2) s += buf.readUInt16BE(i);
+  if (buf.length % 2) s += buf[buf.length - 1]! << 8;
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return ~s & 0xffff;
+}
+
+/** An echo request; ICMPv6 checksums are filled in by the kernel for raw ICMPv6 sockets. */
+export function echoRequest(v6: boolean, id: number, seq: number): Buffer {
+  const b = Buffer.alloc(16);
+  b[0] = v6 ? 128 : 8;
+  b.writeUInt16BE(id, 4);
+  b.writeUInt16BE(seq, 6);
+  b.write('xdpvs-rf', 8);
+  if (!v6) b.writeUInt16BE(checksum(b), 2);
+  return b;
+}
+
+export class ReferenceCheck {
+  up = true;
+  private misses = 0;
+  private seq = 0;
+  private answered = true;
+  private cancel: (() => void) | undefined;
+  private socket: RawSocket | undefined;
+  private readonly id = process.pid & 0xffff;
+
+  constructor(
+    readonly address: string,
+    private readonly ifname: string,
+    private readonly intervalMs: number,
+    private readonly fall: number,
+    private readonly clock: Clock,
+    private readonly onChange: (up: boolean) => void,
+  ) {}
+
+  start(): void {
+    const v6 = this.address.includes(':');
+    this.socket = RawSocket.open(v6 ? 6 : 4, v6 ? 58 : 1, this.ifname);
+    this.socket.watch((p) => {
+      if (p.src !== this.address || p.data.length < 8) return;
+      if (p.data[0] === (v6 ? 129 : 0) && p.data.readUInt16BE(4) === this.id && p.data.readUInt16BE(6) === this.seq) this.answered = true;
+    });
+    this.tick();
+  }
+
+  private tick(): void {
+    if (!this.answered) {
+      this.misses++;
+      if (this.up && this.misses >= this.fall) {
+        this.up = false;
+        this.onChange(false);
+      }
+    } else {
+      this.misses = 0;
+      if (!this.up) {
+        this.up = true;
+        this.onChange(true);
+      }
+    }
+    this.answered = false;
+    this.seq = (this.seq + 1) & 0xffff;
+    try {
+      this.socket?.send(echoRequest(this.address.includes(':'), this.id, this.seq), this.address);
+    } catch {
+      /* unreachable now: counted as a miss at the next tick */
+    }
+    this.cancel = this.clock.setTimer(this.intervalMs, () => this.tick());
+  }
+
+  stop(): void {
+    this.cancel?.();
+    this.socket?.close();
+    this.socket = undefined;
+  }
+}
