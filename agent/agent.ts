@@ -23,6 +23,7 @@ import { ControlServer } from './control/server';
 import { Metrics, type MetricsSource } from './metrics/metrics';
 import { VrrpRunner, type VrrpCounters } from './vrrp/instance';
 import { ScriptTracker } from './vrrp/track';
+import { SyncGroups } from './vrrp/syncgroup';
 import type { VrrpInstance } from './config/model';
 import type { Answer, Request, ServiceRow, StatsAnswer } from './control/protocol';
 import { FEEDBACK_SCHEDULERS, feedbackWeights } from './sched/feedback';
@@ -74,6 +75,7 @@ export class Agent implements MetricsSource {
   private control: ControlServer | undefined;
   private readonly vrrp = new Map<string, VrrpRunner>();
   private readonly vrrpScripts = new Map<string, ScriptTracker>();
+  private syncGroups = new SyncGroups([]);
   private metrics: Metrics | undefined;
   private format = '';
   private readonly log: Logger;
@@ -266,9 +268,13 @@ export class Agent implements MetricsSource {
       this.vrrpScripts.set(s.name, t);
       t.start();
     }
+    this.syncGroups = new SyncGroups(this.config.vrrpSyncGroups);
+    const onOwnFault = (name: string, fault: boolean): void => {
+      for (const [member, f, reason] of this.syncGroups.ownFault(name, fault)) this.vrrp.get(member)?.setGroupFault(f ? reason : undefined);
+    };
     for (const v of this.config.vrrpInstances) {
       if (this.vrrp.has(v.name)) continue;
-      const r = new VrrpRunner(v, { clock: systemClock, log: this.log, scripts: this.vrrpScripts, runScript: (c) => this.runScript(c), stateDir: this.opts.stateDir });
+      const r = new VrrpRunner(v, { clock: systemClock, log: this.log, scripts: this.vrrpScripts, runScript: (c) => this.runScript(c), stateDir: this.opts.stateDir, onOwnFault });
       await r.start();
       this.vrrp.set(v.name, r);
     }

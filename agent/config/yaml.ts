@@ -255,7 +255,15 @@ export function yamlToModel(file: string, text: string, c: Collector): Config {
   for (const e of doc.errors) c.error({ file: abs, line: lines.linePos(e.pos[0]).line }, `YAML: ${e.message.split('\n')[0]}`, ConfigCode.SYNTAX);
   const config: Config = emptyConfig([abs]);
   if (doc.errors.length) return config;
-  const f = d.fields(doc.contents as YamlNode, 'the top level', TOP_KEYS);
+  if (isMap(doc.contents)) {
+    for (const pair of (doc.contents as YAMLMap<unknown, unknown>).items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : '';
+      if (/^vrrp/.test(key)) {
+        c.error(d.loc(pair.key as YamlNode), `${key}: VRRP is configured in keepalived.conf syntax (README "VRRP"); the YAML format has services only`, ConfigCode.UNSUPPORTED);
+      }
+    }
+  }
+  const f = d.fields(doc.contents as YamlNode, 'the top level', [...TOP_KEYS, 'vrrp_instances', 'vrrp_scripts', 'vrrp_sync_groups']);
   if (!f) return config;
   const rid = d.text(f.get('router_id'));
   if (rid) config.routerId = rid;

@@ -32,6 +32,8 @@ export interface RunnerDeps {
   onState?: (name: string, state: VrrpState) => void;
   /** where an agent restart (SIGUSR2) leaves which instances were master */
   stateDir: string;
+  /** this instance's own fault (tracking) changed: for its sync group */
+  onOwnFault?: (name: string, fault: boolean) => void;
 }
 
 const RESUME_FILE = 'vrrp-resume.json';
@@ -57,6 +59,10 @@ export class VrrpRunner {
   private readonly cancels: (() => void)[] = [];
   private interfaceStates = new Map<string, boolean>();
   private reference: ReferenceCheck | undefined;
+  /** its own fault, from tracking */
+  private ownFault: string | undefined;
+  /** imposed by its sync group */
+  private groupFault: string | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -160,11 +166,23 @@ export class VrrpRunner {
     const { priority, fault } = effectivePriority(this.inst.priority, this.tracked());
     if (priority !== this.machine.priority) this.log.info({ priority }, 'priority changed by tracking');
     this.machine.setPriority(priority);
-    if (initial) {
-      if (fault) this.machine.setFault(true, fault);
-      return;
-    }
-    this.machine.setFault(fault !== undefined, fault ?? 'tracked objects up again');
+    const changed = (fault === undefined) !== (this.ownFault === undefined);
+    this.ownFault = fault;
+    this.applyFault(initial);
+    if (changed) this.deps.onOwnFault?.(this.inst.name, fault !== undefined);
+  }
+
+  /** Its sync group's fault (undefined: none). */
+  setGroupFault(reason: string | undefined): void {
+    this.groupFault = reason;
+    this.applyFault(false);
+  }
+
+  private applyFault(initial: boolean): void {
+    if (!this.machine) return;
+    const reason = this.ownFault ?? this.groupFault;
+    if (initial && reason === undefined) return;
+    this.machine.setFault(reason !== undefined, reason ?? 'tracked objects up again');
   }
 
   private send(priority: number): void {

@@ -186,6 +186,38 @@ describe('VRRP with unicast peers', () => {
   });
 });
 
+describe('VRRP over IPv6', () => {
+  let lab: Lab;
+
+  after(async () => lab?.cleanup());
+
+  it('v3 to ff02::12 from link-local addresses: election and SIGTERM handover of an IPv6 VIP', async () => {
+    requireRoot('netns');
+    lab = new Lab({ tag: 's', reals: 1, directors: 2, vipOnLink: true });
+    const vip6 = 'fd00:1::100';
+    const v6conf = (d: number, priority: number): string =>
+      lab.writeConfig(
+        `v6-${d}.conf`,
+        ['vrrp_instance VI_6 {', `  interface ${lab.directors[d]!.dev}`, '  virtual_router_id 61', `  priority ${priority}`, '  advert_int 1',
+          '  virtual_ipaddress {', `    ${vip6}/128 dev ${lab.directors[d]!.dev}`, '  }', '}'].join('\n'),
+      );
+    // link-local addresses finish duplicate address detection first
+    await sleep(2500);
+    const a0 = lab.startAgent(v6conf(0, 150), 0);
+    const a1 = lab.startAgent(v6conf(1, 100), 1);
+    await a0.waitFor(/"msg":"vrrp MASTER"/, 20_000);
+    const m1 = a1.mark();
+    await sleep(2500);
+    assert.ok(!a1.lines.slice(m1).some((l) => /"msg":"vrrp MASTER"/.test(l)), 'the backup hears the IPv6 adverts');
+    const has = (d: number): boolean => sh('ip', ['-n', lab.directors[d]!.ns, '-6', '-o', 'addr', 'show', 'dev', lab.directors[d]!.dev]).includes(vip6);
+    assert.deepEqual([has(0), has(1)], [true, false]);
+    assert.match(a0.lines.find((l) => /vrrp instance started/.test(l)) ?? '', /"version":3,"from":"fe80::/);
+    a0.signal('SIGTERM');
+    await a1.waitFor(/"msg":"vrrp MASTER"/, 3_000, m1);
+    assert.deepEqual([has(0), has(1)], [false, true]);
+  });
+});
+
 describe('VRRP split-brain guard', () => {
   let lab: Lab;
 
