@@ -434,7 +434,7 @@ export class Agent implements MetricsSource {
 
   /** Answers a control-socket request. */
   handle(req: Request): Answer {
-    if (req.cmd === 'list') return { ok: true, services: this.services() };
+    if (req.cmd === 'list') return { ok: true, services: this.services(), vrrp: this.vrrpStatus() };
     if (req.cmd === 'stats') return { ok: true, stats: this.stats() };
     try {
       this.setWeight(req.service, req.real, req.weight ?? undefined);

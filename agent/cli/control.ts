@@ -42,13 +42,24 @@ function parseService(text: string, protocol: 'tcp' | 'udp'): string {
 
 export function controlCommands(): Command[] {
   const list = new Command('list')
-    .description('live services and reals, as ipvsadm -Ln lays them out (connections: flows seen in the last 60 s / older)')
+    .description('live services and reals, as ipvsadm -Ln lays them out (connections: flows seen in the last 60 s / older), and VRRP instances')
     .option('--json', 'print JSON, with per-real packets, bytes, new flows and the last check')
     .addOption(stateDirOption())
     .action(async (o: { json?: boolean; stateDir: string }) => {
       const a = await request(o.stateDir, { cmd: 'list' });
       if (!('services' in a)) throw new Error('unexpected answer');
-      console.log(o.json ? JSON.stringify(a.services, null, 2) : formatTable(rowsFromServices(a.services), true));
+      if (o.json) {
+        console.log(JSON.stringify(a.services, null, 2));
+        return;
+      }
+      console.log(formatTable(rowsFromServices(a.services), true));
+      if (a.vrrp.length > 0) {
+        console.log('\nVRRP instance        State    Priority  Adverts in/out  Dropped');
+        for (const v of a.vrrp) {
+          const dropped = Object.values(v.counters.dropped).reduce((n: number, x) => n + (x ?? 0), 0);
+          console.log(`${v.name.padEnd(21)}${v.state.padEnd(9)}${String(v.priority).padEnd(10)}${`${v.counters.received}/${v.counters.sent}`.padEnd(16)}${dropped}`);
+        }
+      }
     });
 
   const stats = new Command('stats')

@@ -40,8 +40,15 @@ export interface StatsAnswer {
   services: { key: string; packets: string; bytes: string; newFlows: string }[];
 }
 
+export interface VrrpRow {
+  name: string;
+  state: string;
+  priority: number;
+  counters: { received: number; sent: number; dropped: Partial<Record<string, number>>; transitions: number };
+}
+
 export type Answer =
-  | { ok: true; services: ServiceRow[] }
+  | { ok: true; services: ServiceRow[]; vrrp: VrrpRow[] }
   | { ok: true; stats: StatsAnswer }
   | { ok: true; done: string }
   | { ok: false; error: string };

@@ -19,6 +19,8 @@ interface VrrpOpts {
   /** unicast adverts: [our address, the peer's] */
   unicast?: [string, string];
   reference?: string;
+  /** v2 PASS authentication */
+  authPass?: string;
 }
 
 /** A director's keepalived.conf: the service (unless services: false) and one vrrp_instance. */
@@ -40,6 +42,7 @@ function conf(lab: Lab, o: VrrpOpts): string {
     `  priority ${o.priority}`,
     '  advert_int 1',
     ...(o.nopreempt ? ['  nopreempt'] : []),
+    ...(o.authPass ? ['  authentication {', '    auth_type PASS', `    auth_pass ${o.authPass}`, '  }'] : []),
     '  virtual_ipaddress {',
     `    ${lab.vip}/32 dev ${o.dev}`,
     '  }',
@@ -99,6 +102,8 @@ describe('VRRP failover between two xdpvs directors', () => {
     assert.ok(!a1.lines.slice(m1).some((l) => /"msg":"vrrp MASTER"/.test(l)), 'the backup stays backup');
     assert.equal(lab.hasVip(1), false);
     assert.ok(lab.get('/'), 'served through the master');
+    assert.match(lab.cli(['list'], 0), /^VI_1 +MASTER +150 +\d+\/\d+ +0$/m);
+    assert.match(lab.cli(['list'], 1), /^VI_1 +BACKUP +100 +\d+\/\d+ +0$/m);
   });
 
   it('SIGTERM on the master: priority 0, the backup takes over within Skew_Time', async () => {
@@ -160,6 +165,18 @@ describe('VRRP failover between two xdpvs directors', () => {
     assert.equal(lab.hasVip(0), false);
     fs.writeFileSync(trackFile, '');
     await a0.waitFor(/"msg":"vrrp MASTER"/, 8_000);
+  });
+
+  it('with nopreempt the returning higher priority stays backup', async () => {
+    const m1 = a1.mark();
+    a0.signal('SIGTERM');
+    await a1.waitFor(/"msg":"vrrp MASTER"/, 3_000, m1);
+    await a0.exited;
+    a0 = lab.startAgent(lab.writeConfig('d0-nopreempt.conf', conf(lab, { dev: lab.directors[0]!.dev, priority: 150, nopreempt: true })), 0);
+    await a0.waitFor(/"msg":"vrrp BACKUP"/, 15_000);
+    await sleep(6000);
+    assert.ok(!a0.lines.some((l) => /"msg":"vrrp MASTER"/.test(l)), 'no preemption');
+    assert.deepEqual([lab.hasVip(0), lab.hasVip(1)], [false, true]);
   });
 });
 
@@ -250,14 +267,14 @@ describe('VRRP split-brain guard', () => {
 
 describe('VRRP interop with keepalived', () => {
   for (const version of [2, 3] as const) {
-    describe(`VRRPv${version}`, () => {
+    describe(`VRRPv${version}${version === 2 ? ' with PASS authentication' : ''}`, () => {
       let lab: Lab;
       let xdpvs: AgentProcess;
       let keepalived: AgentProcess;
       let confX: string;
 
       const startKeepalived = (priority: number): AgentProcess => {
-        const file = lab.writeConfig('keepalived.conf', conf(lab, { dev: lab.directors[1]!.dev, priority, version, services: false }));
+        const file = lab.writeConfig('keepalived.conf', conf(lab, { dev: lab.directors[1]!.dev, priority, version, services: false, ...(version === 2 ? { authPass: 'xdpvs123' } : {}) }));
         return (keepalived = lab.spawnIn(1, [
           'keepalived', '--dont-fork', '--log-console', '--log-detail', '--vrrp', '--use-file', file,
           '--pid', path.join(lab.workDir, 'k.pid'), '--vrrp_pid', path.join(lab.workDir, 'kv.pid'),
@@ -268,7 +285,7 @@ describe('VRRP interop with keepalived', () => {
         requireRoot('netns');
         lab = new Lab({ tag: `k${version}`, reals: 1, directors: 2, vipOnLink: true });
         await lab.startServer(0);
-        confX = lab.writeConfig('xdpvs.conf', conf(lab, { dev: lab.directors[0]!.dev, priority: 150, version }));
+        confX = lab.writeConfig('xdpvs.conf', conf(lab, { dev: lab.directors[0]!.dev, priority: 150, version, ...(version === 2 ? { authPass: 'xdpvs123' } : {}) }));
         keepalived = startKeepalived(100);
         await keepalived.waitFor(/Entering BACKUP STATE/, 10_000);
         xdpvs = lab.startAgent(confX, 0);
