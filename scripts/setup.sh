@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
   make g++ python3 iproute2 util-linux ethtool curl
+  keepalived netsniff-ng
 )
 
 missing=()
@@ -23,6 +24,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # keepalived is a peer in the VRRP interop tests, not a service of this host
+  if printf '%s\n' "${missing[@]}" | grep -qx keepalived; then
+    systemctl disable --now keepalived >/dev/null 2>&1 || true
+  fi
 fi
 
 command -v node >/dev/null || { echo "setup: node (>= 20) is required" >&2; exit 1; }

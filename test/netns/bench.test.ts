@@ -1,0 +1,29 @@
+// A quick run of the benchmark harness so it cannot rot: every host mode
+// forwards something to the sink, and the report is written. Never a speed.
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runBench } from '../../bench/run';
+import { requireRoot } from '../support/root';
+
+describe('benchmark harness (smoke run)', () => {
+  it('measures every host mode (> 0 pps at the real server) and writes JSON, markdown and SVG', async () => {
+    requireRoot('netns');
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'xdpvs-bench-'));
+    try {
+      const { report, files } = await runBench({ seconds: 1, runs: 1, out });
+      const measured = report.modes.filter((m) => m.runs.length > 0);
+      assert.deepEqual(measured.map((m) => m.mode), ['ceiling', 'xdpvs-dr', 'xdpvs-tun', 'xdpvs-dr-synflood']);
+      for (const m of measured) assert.ok(m.runs[0]! > 0, `${m.mode}: ${m.runs[0]} pps`);
+      assert.deepEqual(report.modes.filter((m) => m.runs.length === 0).map((m) => m.mode), ['ipvs-dr', 'ipvs-tun']);
+      assert.ok(Object.keys(report.controlPlane).length === 3);
+      for (const f of files) assert.ok(fs.statSync(f).size > 100, f);
+      assert.match(fs.readFileSync(files[1]!, 'utf8'), /\| xdpvs-dr \| [\d.]+ [kM]? ?\|/);
+      assert.match(fs.readFileSync(files[2]!, 'utf8'), /^<svg /);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
