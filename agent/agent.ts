@@ -159,11 +159,13 @@ export class Agent implements MetricsSource {
   }
 
   private onHealth(key: string, up: boolean, detail: string): void {
+    const t = process.hrtime.bigint();
     this.states.set(key, { ...this.states.get(key), up });
     // maps first, then the log line: whoever reads "real down" finds it out of the ring
     this.reconcile();
+    const mapMs = Number(process.hrtime.bigint() - t) / 1e6;
     const real = this.findReal(key);
-    this.log[up ? 'info' : 'warn']({ real: key, detail }, up ? 'real up' : 'real down');
+    this.log[up ? 'info' : 'warn']({ real: key, detail, mapMs }, up ? 'real up' : 'real down');
     this.runScript(up ? real?.notifyUp : real?.notifyDown);
   }
 

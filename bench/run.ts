@@ -17,6 +17,7 @@ import { Lab } from '../agent/lab/lab';
 import { sh } from '../agent/lab/netns';
 import { buildMaglevRing } from '../agent/sched/maglev';
 import { openPinnedMap } from '../native/index';
+import { ask } from '../agent/control/client';
 import { median, writeReport, type BenchReport, type ModeResult } from './report';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -118,6 +119,47 @@ class Bench {
   };
 }
 
+/**
+ * From a check failing to the real being out of the maps (the agent times its
+ * own map write), and from `real weight` on the control socket to its answer,
+ * which comes after the maps are written. Medians of `n` tries.
+ */
+async function changeTimes(b: Bench, n: number): Promise<Record<string, number>> {
+  const flag = path.join(b.lab.workDir, 'real-ok');
+  fs.writeFileSync(flag, '');
+  const cfg = b.lab.writeConfig(
+    'bench-cp.yaml',
+    ['services:', `  - vip: ${b.lab.vip}`, '    port: 80', '    delay_loop: 0.2', '    reals:', '      - address: 198.18.0.11',
+      `        checks: [{ type: misc, misc_path: "test -f ${flag}", retry: 0 }]`].join('\n'),
+  );
+  const agent = b.lab.startAgent(cfg, 0, ['--no-metrics']);
+  const stateDir = path.join(b.lab.workDir, 'state-0');
+  try {
+    await agent.waitFor(/xdpvs running/, 20_000);
+    const checkToMap: number[] = [];
+    const weightToMap: number[] = [];
+    for (let i = 0; i < n; i++) {
+      let mark = agent.mark();
+      fs.rmSync(flag);
+      checkToMap.push(Number(/"mapMs":([\d.]+)/.exec(await agent.waitFor(/real down/, 5_000, mark))?.[1]));
+      mark = agent.mark();
+      fs.writeFileSync(flag, '');
+      await agent.waitFor(/real up/, 5_000, mark);
+      const t = process.hrtime.bigint();
+      const a = await ask(stateDir, { cmd: 'real', service: `tcp ${b.lab.vip}:80`, real: '198.18.0.11:80', weight: 2 + (i % 2) });
+      if (!a.ok) throw new Error(a.error);
+      weightToMap.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    return {
+      'health check failed -> maps written': median(checkToMap),
+      'real weight (control socket) -> maps written, answered': median(weightToMap),
+    };
+  } finally {
+    agent.signal('SIGTERM');
+    await agent.exited;
+  }
+}
+
 function controlPlane(): Record<string, number> {
   const out: Record<string, number> = {};
   for (const n of [10, 100, 1000]) {
@@ -155,7 +197,7 @@ export async function runBench(opts: BenchOptions): Promise<{ report: BenchRepor
       flows: FLOWS,
       frameBytes: 64,
       modes,
-      controlPlane: controlPlane(),
+      controlPlane: { ...controlPlane(), ...(await changeTimes(b, Math.max(1, opts.runs))) },
     };
     return { report, files: writeReport(report, opts.out) };
   } finally {

@@ -4,6 +4,7 @@
 // Advertisement for IPv6 (RFC 4861 7.2.6: to all-nodes, Override set,
 // carrying our link-layer address).
 import ipaddr from 'ipaddr.js';
+import { inetChecksum } from './checksum';
 
 function macBytes(mac: string): Buffer {
   return Buffer.from(mac.split(':').map((h) => parseInt(h, 16)));
@@ -30,14 +31,6 @@ export function gratuitousArp(vip: string, mac: string): Buffer {
   return f;
 }
 
-function checksum(...parts: Buffer[]): number {
-  const all = Buffer.concat(parts);
-  let s = 0;
-  for (let i = 0; i + 1 < all.length; i += 2) s += all.readUInt16BE(i);
-  if (all.length % 2) s += all[all.length - 1]! << 8;
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
-}
 
 /** From `src` (our link-local address) to ff02::1, hop limit 255. */
 export function unsolicitedNa(vip: string, mac: string, src: string): Buffer {
@@ -54,7 +47,7 @@ export function unsolicitedNa(vip: string, mac: string, src: string): Buffer {
   ip(dst).copy(pseudo, 16);
   pseudo.writeUInt32BE(icmp.length, 32);
   pseudo[39] = 58;
-  icmp.writeUInt16BE(checksum(pseudo, icmp), 2);
+  icmp.writeUInt16BE(inetChecksum(pseudo, icmp), 2);
   const hdr = Buffer.alloc(54);
   Buffer.from([0x33, 0x33, 0, 0, 0, 1]).copy(hdr, 0);
   macBytes(mac).copy(hdr, 6);

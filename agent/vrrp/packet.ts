@@ -9,6 +9,7 @@
 // pseudo-header (RFC 5798 5.2.8), unless keepalived's old_unicast_checksum
 // (v3_checksum_as_v2) asks for the v2 way.
 import ipaddr from 'ipaddr.js';
+import { inetChecksum } from './checksum';
 
 export const VRRP_PROTO = 112;
 export const VRRP_TTL = 255;
@@ -51,18 +52,6 @@ export interface Received {
   dst: string;
 }
 
-function sum16(buf: Buffer, init = 0): number {
-  let s = init;
-  for (let i = 0; i + 1 < buf.length; i += 2) s += buf.readUInt16BE(i);
-  if (buf.length % 2) s += buf[buf.length - 1]! << 8;
-  return s;
-}
-
-function fold(s: number): number {
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
-}
-
 function addrBytes(a: string): Buffer {
   return Buffer.from(ipaddr.parse(a).toByteArray());
 }
@@ -86,8 +75,8 @@ function pseudoHeader(family: Family, src: string, dst: string, len: number): Bu
 
 /** The checksum of `msg` (its checksum field zero) as version and options want. */
 export function vrrpChecksum(msg: Buffer, version: 2 | 3, family: Family, src: string, dst: string, asV2 = false): number {
-  if (version === 2 || asV2) return fold(sum16(msg));
-  return fold(sum16(msg, sum16(pseudoHeader(family, src, dst, msg.length))));
+  if (version === 2 || asV2) return inetChecksum(msg);
+  return inetChecksum(pseudoHeader(family, src, dst, msg.length), msg);
 }
 
 /** Encodes an advertisement; src/dst are the IP header's, for the v3 checksum. */

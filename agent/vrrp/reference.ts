@@ -5,14 +5,8 @@
 // ping binary is needed.
 import { RawSocket } from '../../native/index';
 import type { Clock } from '../health/monitor';
+import { inetChecksum } from './checksum';
 
-function checksum(buf: Buffer): number {
-  let s = 0;
-  for (let i = 0; i + 1 < buf.length; i += 2) s += buf.readUInt16BE(i);
-  if (buf.length % 2) s += buf[buf.length - 1]! << 8;
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
-}
 
 /** An echo request; ICMPv6 checksums are filled in by the kernel for raw ICMPv6 sockets. */
 export function echoRequest(v6: boolean, id: number, seq: number): Buffer {
@@ -21,7 +15,7 @@ export function echoRequest(v6: boolean, id: number, seq: number): Buffer {
   b.writeUInt16BE(id, 4);
   b.writeUInt16BE(seq, 6);
   b.write('xdpvs-rf', 8);
-  if (!v6) b.writeUInt16BE(checksum(b), 2);
+  if (!v6) b.writeUInt16BE(inetChecksum(b), 2);
   return b;
 }
 

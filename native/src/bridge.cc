@@ -509,6 +509,23 @@ Napi::Value RawOpen(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, fd);
 }
 
+// Fills `ss` with an IPv4 or IPv6 address (IPv6 scoped to `ifname`, for
+// link-local addresses); returns its length, or 0 when `addr` does not parse.
+socklen_t FillSockaddr(int family, const std::string &addr, const std::string &ifname, sockaddr_storage *ss) {
+  memset(ss, 0, sizeof(*ss));
+  if (family == AF_INET) {
+    auto *sin = reinterpret_cast<sockaddr_in *>(ss);
+    sin->sin_family = AF_INET;
+    if (inet_pton(AF_INET, addr.c_str(), &sin->sin_addr) != 1) return 0;
+    return sizeof(*sin);
+  }
+  auto *sin6 = reinterpret_cast<sockaddr_in6 *>(ss);
+  sin6->sin6_family = AF_INET6;
+  sin6->sin6_scope_id = if_nametoindex(ifname.c_str());
+  if (inet_pton(AF_INET6, addr.c_str(), &sin6->sin6_addr) != 1) return 0;
+  return sizeof(*sin6);
+}
+
 // rawBind(fd, family, address, ifname) -> 0 | -errno: the source address of
 // what it sends (ifname scopes an IPv6 link-local address)
 Napi::Value RawBind(const Napi::CallbackInfo &info) {
@@ -517,20 +534,8 @@ Napi::Value RawBind(const Napi::CallbackInfo &info) {
   std::string addr = info[2].As<Napi::String>();
   std::string ifname = info[3].As<Napi::String>();
   struct sockaddr_storage ss;
-  memset(&ss, 0, sizeof(ss));
-  socklen_t len;
-  if (family == AF_INET) {
-    auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
-    sin->sin_family = AF_INET;
-    if (inet_pton(AF_INET, addr.c_str(), &sin->sin_addr) != 1) return Errno(info.Env(), EINVAL);
-    len = sizeof(*sin);
-  } else {
-    auto *sin6 = reinterpret_cast<sockaddr_in6 *>(&ss);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_scope_id = if_nametoindex(ifname.c_str());
-    if (inet_pton(AF_INET6, addr.c_str(), &sin6->sin6_addr) != 1) return Errno(info.Env(), EINVAL);
-    len = sizeof(*sin6);
-  }
+  socklen_t len = FillSockaddr(family, addr, ifname, &ss);
+  if (!len) return Errno(info.Env(), EINVAL);
   errno = 0;
   return Result(info.Env(), bind(fd, reinterpret_cast<sockaddr *>(&ss), len));
 }
@@ -543,20 +548,8 @@ Napi::Value RawSend(const Napi::CallbackInfo &info) {
   std::string dst = info[3].As<Napi::String>();
   std::string ifname = info[4].As<Napi::String>();
   struct sockaddr_storage ss;
-  memset(&ss, 0, sizeof(ss));
-  socklen_t len;
-  if (family == AF_INET) {
-    auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
-    sin->sin_family = AF_INET;
-    if (inet_pton(AF_INET, dst.c_str(), &sin->sin_addr) != 1) return Errno(info.Env(), EINVAL);
-    len = sizeof(*sin);
-  } else {
-    auto *sin6 = reinterpret_cast<sockaddr_in6 *>(&ss);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_scope_id = if_nametoindex(ifname.c_str());
-    if (inet_pton(AF_INET6, dst.c_str(), &sin6->sin6_addr) != 1) return Errno(info.Env(), EINVAL);
-    len = sizeof(*sin6);
-  }
+  socklen_t len = FillSockaddr(family, dst, ifname, &ss);
+  if (!len) return Errno(info.Env(), EINVAL);
   errno = 0;
   return Result(info.Env(), sendto(fd, data.Data(), data.Length(), 0, reinterpret_cast<sockaddr *>(&ss), len));
 }

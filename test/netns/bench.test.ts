@@ -18,7 +18,8 @@ describe('benchmark harness (smoke run)', () => {
       assert.deepEqual(measured.map((m) => m.mode), ['ceiling', 'xdpvs-dr', 'xdpvs-tun', 'xdpvs-dr-synflood']);
       for (const m of measured) assert.ok(m.runs[0]! > 0, `${m.mode}: ${m.runs[0]} pps`);
       assert.deepEqual(report.modes.filter((m) => m.runs.length === 0).map((m) => m.mode), ['ipvs-dr', 'ipvs-tun']);
-      assert.ok(Object.keys(report.controlPlane).length === 3);
+      assert.equal(Object.keys(report.controlPlane).length, 5);
+      for (const [k, v] of Object.entries(report.controlPlane)) assert.ok(Number.isFinite(v) && v >= 0, `${k}: ${v}`);
       for (const f of files) assert.ok(fs.statSync(f).size > 100, f);
       assert.match(fs.readFileSync(files[1]!, 'utf8'), /\| xdpvs-dr \| [\d.]+ [kM]? ?\|/);
       assert.match(fs.readFileSync(files[2]!, 'utf8'), /^<svg /);
