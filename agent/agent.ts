@@ -274,9 +274,22 @@ export class Agent implements MetricsSource {
     const onOwnFault = (name: string, fault: boolean): void => {
       for (const [member, f, reason] of this.syncGroups.ownFault(name, fault)) this.vrrp.get(member)?.setGroupFault(f ? reason : undefined);
     };
+    const onOwnState = (name: string, from: string, to: string): void => {
+      const act = this.syncGroups.ownState(name, from, to);
+      if (!act) return;
+      const reason = `sync group ${this.syncGroups.groupName(name)}: ${name} is ${to}`;
+      // after this transition's own effects have run
+      setImmediate(() => {
+        for (const m of act.members) {
+          const r = this.vrrp.get(m);
+          if (act.action === 'master') r?.groupMaster(reason);
+          else r?.groupHold(reason);
+        }
+      });
+    };
     for (const v of this.config.vrrpInstances) {
       if (this.vrrp.has(v.name)) continue;
-      const r = new VrrpRunner(v, { clock: systemClock, log: this.log, scripts: this.vrrpScripts, runScript: (c) => this.runScript(c), stateDir: this.opts.stateDir, onOwnFault });
+      const r = new VrrpRunner(v, { clock: systemClock, log: this.log, scripts: this.vrrpScripts, runScript: (c) => this.runScript(c), stateDir: this.opts.stateDir, onOwnFault, onOwnState });
       await r.start();
       this.vrrp.set(v.name, r);
     }

@@ -34,6 +34,8 @@ export interface RunnerDeps {
   stateDir: string;
   /** this instance's own fault (tracking) changed: for its sync group */
   onOwnFault?: (name: string, fault: boolean) => void;
+  /** this instance changed state of its own accord (not by its group): for its sync group */
+  onOwnState?: (name: string, from: VrrpState, to: VrrpState) => void;
 }
 
 const RESUME_FILE = 'vrrp-resume.json';
@@ -116,7 +118,7 @@ export class VrrpRunner {
         sendAdvert: (priority) => this.send(priority),
         becomeMaster: () => void this.takeVips(),
         releaseMaster: () => void this.releaseVips(),
-        stateChanged: (state, reason) => this.changed(state, reason),
+        stateChanged: (state, reason, byGroup) => this.changed(state, reason, byGroup),
       },
     );
     // tracking: scripts notify; interfaces are polled every second
@@ -236,7 +238,20 @@ export class VrrpRunner {
     }
   }
 
-  private changed(state: VrrpState, reason: string): void {
+  private lastState: VrrpState = 'INIT';
+
+  /** Its sync group's decisions (agent/vrrp/syncgroup.ts). */
+  groupMaster(reason: string): void {
+    this.machine?.groupMaster(reason);
+  }
+
+  groupHold(reason: string): void {
+    this.machine?.groupHold(reason);
+  }
+
+  private changed(state: VrrpState, reason: string, byGroup: boolean): void {
+    const from = this.lastState;
+    this.lastState = state;
     this.counters.transitions++;
     this.log[state === 'FAULT' ? 'warn' : 'info']({ state, reason, priority: this.priority }, `vrrp ${state}`);
     const i = this.inst;
@@ -244,6 +259,7 @@ export class VrrpRunner {
     this.deps.runScript(script);
     if (i.notify) this.deps.runScript(`${i.notify} INSTANCE ${i.name} ${state === 'INIT' ? 'STOP' : state} ${this.priority}`);
     this.deps.onState?.(i.name, state);
+    if (!byGroup) this.deps.onOwnState?.(i.name, from, state);
   }
 
   private takeResumeNote(): boolean {

@@ -30,7 +30,8 @@ export interface MachineIo {
   becomeMaster(): void;
   /** remove the VIPs */
   releaseMaster(): void;
-  stateChanged(state: VrrpState, reason: string): void;
+  /** `byGroup`: the transition was imposed by a sync group (it must not cascade) */
+  stateChanged(state: VrrpState, reason: string, byGroup: boolean): void;
 }
 
 /** a > b, comparing addresses as unsigned numbers (RFC 5798 6.4.3) */
@@ -49,6 +50,9 @@ export class VrrpMachine {
   private cancelTimer: (() => void) | undefined;
   private startedAt = 0;
   private faulted = false;
+  /** held in BACKUP by its sync group: the master-down timer does not make it master */
+  private held = false;
+  private byGroup = false;
 
   constructor(
     private cfg: MachineConfig,
@@ -108,7 +112,7 @@ export class VrrpMachine {
     this.state = state;
     if (was === 'MASTER' && state !== 'MASTER') this.io.releaseMaster();
     if (state === 'MASTER' && was !== 'MASTER') this.io.becomeMaster();
-    this.io.stateChanged(state, reason);
+    this.io.stateChanged(state, reason, this.byGroup);
   }
 
   private toMaster(reason: string): void {
@@ -128,6 +132,7 @@ export class VrrpMachine {
 
   private armMasterDown(cs: number): void {
     this.timer(cs, () => {
+      if (this.held) return this.armMasterDown(this.masterDownCs());
       this.io.sendAdvert(this.cfg.priority);
       this.toMaster(`no advertisement for ${(cs / 100).toFixed(2)} s`);
     });
@@ -180,6 +185,28 @@ export class VrrpMachine {
     } else if (this.state === 'FAULT') {
       this.enter();
     }
+  }
+
+  /** Sync group: another member became master: so does this one, at once. */
+  groupMaster(reason: string): void {
+    this.held = false;
+    if (this.state !== 'BACKUP') return;
+    this.byGroup = true;
+    this.io.sendAdvert(this.cfg.priority);
+    this.toMaster(reason);
+    this.byGroup = false;
+  }
+
+  /**
+   * Sync group: a member lost mastership to a better peer: this one goes to
+   * BACKUP (silent, VIPs released) and stays there while held.
+   */
+  groupHold(reason: string): void {
+    this.held = true;
+    if (this.state !== 'MASTER') return;
+    this.byGroup = true;
+    this.toBackup(reason);
+    this.byGroup = false;
   }
 
   /** Stops the timers without a word or a transition (the process is restarting). */

@@ -1,8 +1,13 @@
-// vrrp_sync_group: the members move together. xdpvs propagates FAULT: when a
-// member faults (a tracked interface or script down, a reference address
-// unanswered), every other member of its group faults too and gives its VIPs
-// up, so that, say, the inside VIP follows the outside one; when no member is
-// faulted any more they all leave FAULT together.
+// vrrp_sync_group: the members move together, as keepalived's do.
+//  - FAULT: when a member faults (a tracked interface or script down, a
+//    reference address unanswered), every other member faults too and gives
+//    its VIPs up, so that, say, the inside VIP follows the outside one; when
+//    no member is faulted any more they all leave FAULT together;
+//  - MASTER: a member becoming master of its own accord brings the others to
+//    MASTER at once;
+//  - BACKUP: a master demoted by a better peer takes the others to BACKUP and
+//    holds them there until a member is master again.
+// Transitions a group imposes never cascade.
 import type { VrrpSyncGroup } from '../config/model';
 
 export class SyncGroups {
@@ -13,6 +18,23 @@ export class SyncGroups {
 
   constructor(groups: VrrpSyncGroup[]) {
     for (const g of groups) for (const m of g.group) this.groupOf.set(m, g);
+  }
+
+  /**
+   * A member changed state of its own accord: what the others must do.
+   * 'master': bring them to MASTER; 'hold': take them to BACKUP and keep them.
+   */
+  ownState(member: string, from: string, to: string): { members: string[]; action: 'master' | 'hold' } | undefined {
+    const g = this.groupOf.get(member);
+    if (!g) return undefined;
+    const others = g.group.filter((m) => m !== member);
+    if (to === 'MASTER') return { members: others, action: 'master' };
+    if (to === 'BACKUP' && from === 'MASTER') return { members: others, action: 'hold' };
+    return undefined;
+  }
+
+  groupName(member: string): string | undefined {
+    return this.groupOf.get(member)?.name;
   }
 
   /**

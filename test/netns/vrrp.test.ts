@@ -235,6 +235,49 @@ describe('VRRP over IPv6', () => {
   });
 });
 
+describe('VRRP sync group', () => {
+  let lab: Lab;
+
+  after(async () => lab?.cleanup());
+
+  it('a member losing mastership takes the whole group (both VIPs) to the other director, and back', async () => {
+    requireRoot('netns');
+    lab = new Lab({ tag: 'g', reals: 1, directors: 2, vipOnLink: true });
+    const flag = path.join(lab.workDir, 'ok');
+    fs.writeFileSync(flag, '');
+    const groupConf = (d: number, priority: number, track: boolean): string => {
+      const dev = lab.directors[d]!.dev;
+      const inst = (name: string, vrid: number, vip: string, tracked: boolean): string[] => [
+        `vrrp_instance ${name} {`, `  interface ${dev}`, `  virtual_router_id ${vrid}`, `  priority ${priority}`, '  advert_int 1',
+        '  virtual_ipaddress {', `    ${vip}/32 dev ${dev}`, '  }', ...(tracked ? ['  track_script {', '    chk', '  }'] : []), '}'];
+      return lab.writeConfig(`g${d}.conf`, [
+        ...(track ? ['vrrp_script chk {', `  script "test -f ${flag}"`, '  interval 1', '  weight -60', '}'] : []),
+        ...inst('VI_1', 51, '198.18.1.100', track),
+        ...inst('VI_2', 52, '198.18.1.101', false),
+        'vrrp_sync_group G {', '  group {', '    VI_1', '    VI_2', '  }', '}',
+      ].join('\n'));
+    };
+    const a0 = lab.startAgent(groupConf(0, 150, true), 0);
+    const a1 = lab.startAgent(groupConf(1, 100, false), 1);
+    const vips = (d: number): string[] => ['198.18.1.100', '198.18.1.101'].filter((v) =>
+      sh('ip', ['-n', lab.directors[d]!.ns, '-o', 'addr', 'show', 'dev', lab.directors[d]!.dev]).includes(` ${v}/`));
+    const until = async (what: () => boolean, ms: number, label: string): Promise<void> => {
+      const end = Date.now() + ms;
+      while (!what()) {
+        if (Date.now() > end) throw new Error(`${label}: d0 ${vips(0).join(',')} / d1 ${vips(1).join(',')}`);
+        await sleep(200);
+      }
+    };
+    await until(() => vips(0).length === 2 && vips(1).length === 0, 20_000, 'both VIPs on d0 first');
+    fs.rmSync(flag); // VI_1 on d0: 150 - 60 = 90 < 100
+    await until(() => vips(1).length === 2 && vips(0).length === 0, 12_000, 'both VIPs move to d1');
+    assert.ok(a0.lines.some((l) => /"vrrp":"VI_2".*sync group G: VI_1 is BACKUP/.test(l)), 'VI_2 followed VI_1 on d0');
+    fs.writeFileSync(flag, '');
+    await until(() => vips(0).length === 2 && vips(1).length === 0, 12_000, 'both VIPs back on d0');
+    void a1;
+  });
+});
+
 describe('VRRP split-brain guard', () => {
   let lab: Lab;
 

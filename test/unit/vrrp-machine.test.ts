@@ -151,6 +151,31 @@ describe('VRRP state machine', () => {
     assert.deepEqual(lan.masters(), ['10.0.0.1'], 'then preempts again');
   });
 
+  it('sync group: groupMaster makes a backup master at once; groupHold keeps a master in backup, silent', async () => {
+    const lan = new Lan();
+    const a = lan.add('10.0.0.1', { priority: 100 });
+    lan.add('10.0.0.2', { priority: 150 });
+    a.start();
+    lan.nodes.get('10.0.0.2')!.m.start();
+    await lan.clock.advance(10_000);
+    assert.deepEqual(lan.masters(), ['10.0.0.2']);
+    a.groupMaster('sync group G: VI_2 is MASTER');
+    assert.equal(a.state, 'MASTER');
+    await lan.clock.advance(100);
+    // the better peer's next advert sends it back, as without a group
+    await lan.clock.advance(2_000);
+    assert.deepEqual(lan.masters(), ['10.0.0.2']);
+    // now hold the peer in backup: it goes silent and A takes over by the protocol
+    const b = lan.nodes.get('10.0.0.2')!.m;
+    b.groupHold('sync group G: VI_2 is BACKUP');
+    assert.equal(b.state, 'BACKUP');
+    await lan.clock.advance(10_000);
+    assert.deepEqual(lan.masters(), ['10.0.0.1'], 'the held master stays backup despite its priority');
+    b.groupMaster('sync group G: VI_2 is MASTER');
+    await lan.clock.advance(1_000);
+    assert.deepEqual(lan.masters(), ['10.0.0.2']);
+  });
+
   it('the address owner (priority 255) is master at once', async () => {
     const lan = new Lan();
     lan.add('10.0.0.2', { priority: 100 }).start();

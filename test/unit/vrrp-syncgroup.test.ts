@@ -20,6 +20,14 @@ describe('vrrp_sync_group', () => {
     ]);
   });
 
+  it('MASTER of its own brings the others to master; a demoted master holds them in backup', () => {
+    const g = new SyncGroups([{ name: 'G', group: ['a', 'b'], loc }]);
+    assert.deepEqual(g.ownState('a', 'BACKUP', 'MASTER'), { members: ['b'], action: 'master' });
+    assert.deepEqual(g.ownState('a', 'MASTER', 'BACKUP'), { members: ['b'], action: 'hold' });
+    assert.equal(g.ownState('a', 'INIT', 'BACKUP'), undefined, 'starting as backup imposes nothing');
+    assert.equal(new SyncGroups([]).ownState('a', 'BACKUP', 'MASTER'), undefined);
+  });
+
   it('instances outside any group are left alone', () => {
     assert.deepEqual(new SyncGroups([]).ownFault('solo', true), []);
   });
