@@ -13,7 +13,7 @@ SETUP_STAMP := node_modules/.package-lock.json
 PIN_CPU := taskset -c 0
 NODE_TEST := node --test --test-reporter=spec
 
-.PHONY: setup build bpf native ts test test-unit test-packet test-netns demo bench clean
+.PHONY: setup build bpf native ts test test-unit test-packet test-netns test-vm demo bench clean
 
 setup:
 	@scripts/setup.sh
@@ -39,7 +39,7 @@ build: bpf native ts
 
 # one runner over all layers, so its closing line counts every test
 test: build
-	$(PIN_CPU) $(NODE_TEST) --test-concurrency=1 dist/test/unit/ dist/test/packet/ dist/test/netns/
+	$(PIN_CPU) $(NODE_TEST) --test-concurrency=1 dist/test/unit/ dist/test/packet/ dist/test/netns/ dist/test/vm/
 
 test-unit: build
 	$(NODE_TEST) dist/test/unit/
@@ -49,6 +49,10 @@ test-packet: build
 
 test-netns: build
 	$(NODE_TEST) --test-concurrency=1 dist/test/netns/
+
+# the packet tests and a bench smoke run on Debian 12's kernel, in qemu
+test-vm: build
+	$(NODE_TEST) dist/test/vm/
 
 demo: build
 	bin/xdpvs demo

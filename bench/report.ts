@@ -1,4 +1,6 @@
-// Benchmark results: JSON (everything), a markdown table and an SVG bar chart.
+// Benchmark results: JSON (everything), a markdown table per testbed and an
+// SVG bar chart with one panel per testbed. Ratios are only ever taken
+// between modes of the same testbed, measured in the same run.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -7,11 +9,16 @@ export interface ModeResult {
   description: string;
   /** pps of each run; empty when the mode was not measured here */
   runs: number[];
+  /** per run: CPU-seconds per second spent in softirq on the director's machine */
+  softirqCores?: number[];
   note?: string;
 }
 
+/** One testbed's results. */
 export interface BenchReport {
-  date: string;
+  /** host, vm or hosts */
+  label: string;
+  where: string;
   host: string;
   kernel: string;
   cpus: number;
@@ -20,6 +27,13 @@ export interface BenchReport {
   frameBytes: number;
   modes: ModeResult[];
   controlPlane: Record<string, number>;
+}
+
+export interface BenchSuite {
+  date: string;
+  host: string;
+  command: string;
+  environments: BenchReport[];
 }
 
 export function median(xs: number[]): number {
@@ -31,61 +45,103 @@ export function median(xs: number[]): number {
 
 const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0));
 
-export function markdown(r: BenchReport): string {
-  const ceiling = median(r.modes.find((m) => m.mode === 'ceiling')?.runs ?? []);
+/** The IPVS mode an xdpvs mode is compared with. */
+export function ipvsCounterpart(mode: string): string | undefined {
+  return mode.startsWith('xdpvs-') ? `ipvs-${mode.slice(6)}` : undefined;
+}
+
+/** Median pps per mode and the ratios the tables show, for one testbed. */
+export function ratios(r: BenchReport): Map<string, { median: number; vsCeiling?: number; vsIpvs?: number; perCore?: number }> {
+  const med = new Map(r.modes.filter((m) => m.runs.length > 0).map((m) => [m.mode, median(m.runs)]));
+  const out = new Map<string, { median: number; vsCeiling?: number; vsIpvs?: number; perCore?: number }>();
+  const ceiling = med.get('ceiling');
+  for (const m of r.modes) {
+    const v = med.get(m.mode);
+    if (v === undefined) continue;
+    const ipvs = med.get(ipvsCounterpart(m.mode) ?? '');
+    const cores = m.softirqCores?.length ? median(m.softirqCores) : 0;
+    out.set(m.mode, {
+      median: v,
+      vsCeiling: ceiling ? v / ceiling : undefined,
+      vsIpvs: ipvs ? v / ipvs : undefined,
+      perCore: cores > 0.01 ? v / cores : undefined,
+    });
+  }
+  return out;
+}
+
+export function markdownOne(r: BenchReport): string {
+  const rs = ratios(r);
   const lines = [
-    `Host ${r.host}, kernel ${r.kernel}, ${r.cpus} CPUs; ${r.frameBytes}-byte frames over ${r.flows} flows, ${r.seconds} s per run; pps counted at the real server.`,
+    `**${r.label}**: ${r.where}; host ${r.host}, kernel ${r.kernel}, ${r.cpus} CPUs; ${r.frameBytes}-byte frames, ${r.flows} UDP flows, ${r.seconds} s per run; pps counted at the real server.`,
     '',
-    '| mode | median pps | min - max | runs | vs ceiling |',
-    '|---|---:|---:|---:|---:|',
+    '| mode | median pps | min - max | runs | softirq cores | pps per softirq core | vs ceiling | xdpvs / IPVS |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const m of r.modes) {
-    if (m.runs.length === 0) {
-      lines.push(`| ${m.mode} | not measured | | | ${m.note ?? ''} |`);
+    const x = rs.get(m.mode);
+    if (!x) {
+      lines.push(`| ${m.mode} | not measured | | | | | | ${m.note ?? ''} |`);
       continue;
     }
-    const med = median(m.runs);
-    lines.push(`| ${m.mode} | ${fmt(med)} | ${fmt(Math.min(...m.runs))} - ${fmt(Math.max(...m.runs))} | ${m.runs.length} | ${ceiling ? `${((med / ceiling) * 100).toFixed(0)} %` : ''} |`);
+    const cores = m.softirqCores?.length ? median(m.softirqCores).toFixed(2) : '';
+    lines.push(
+      `| ${m.mode} | ${fmt(x.median)} | ${fmt(Math.min(...m.runs))} - ${fmt(Math.max(...m.runs))} | ${m.runs.length} | ${cores} | ${x.perCore ? fmt(x.perCore) : ''} | ${
+        x.vsCeiling ? `${(x.vsCeiling * 100).toFixed(0)} %` : ''
+      } | ${x.vsIpvs ? `${x.vsIpvs.toFixed(2)} x` : ''} |`,
+    );
   }
   lines.push('', '| control plane | ms |', '|---|---:|');
   for (const [k, v] of Object.entries(r.controlPlane)) lines.push(`| ${k} | ${v.toFixed(1)} |`);
   return lines.join('\n');
 }
 
-export function svg(r: BenchReport): string {
-  const measured = r.modes.filter((m) => m.runs.length > 0);
-  const max = Math.max(1, ...measured.map((m) => Math.max(...m.runs)));
-  const rowH = 34;
-  const width = 720;
+export function markdown(s: BenchSuite): string {
+  return [`\`${s.command}\` on ${s.host}, ${s.date}.`, ...s.environments.map(markdownOne)].join('\n\n');
+}
+
+export function svg(s: BenchSuite): string {
+  const rowH = 30;
+  const width = 760;
   const left = 190;
-  const barW = width - left - 110;
-  const h = 40 + measured.length * rowH;
-  const rows = measured.map((m, i) => {
-    const y = 30 + i * rowH;
-    const med = median(m.runs);
-    const w = (med / max) * barW;
-    const lo = left + (Math.min(...m.runs) / max) * barW;
-    const hi = left + (Math.max(...m.runs) / max) * barW;
-    return [
-      `<text x="${left - 8}" y="${y + 17}" text-anchor="end">${m.mode}</text>`,
-      `<rect x="${left}" y="${y + 4}" width="${w.toFixed(1)}" height="20" fill="#4a7ebb"/>`,
-      `<line x1="${lo.toFixed(1)}" x2="${hi.toFixed(1)}" y1="${y + 14}" y2="${y + 14}" stroke="#222" stroke-width="2"/>`,
-      `<text x="${(left + w + 6).toFixed(1)}" y="${y + 18}">${fmt(med)} pps</text>`,
-    ].join('');
-  });
+  const barW = width - left - 150;
+  const parts: string[] = [];
+  let y = 30;
+  for (const r of s.environments) {
+    const measured = r.modes.filter((m) => m.runs.length > 0);
+    // each panel has its own scale: absolute rates differ between testbeds
+    const max = Math.max(1, ...measured.map((m) => Math.max(...m.runs)));
+    parts.push(`<text x="10" y="${y + 14}" font-weight="bold">${r.label}: kernel ${r.kernel}, ${r.cpus} CPUs (own scale)</text>`);
+    y += 22;
+    for (const m of measured) {
+      const med = median(m.runs);
+      const w = (med / max) * barW;
+      const lo = left + (Math.min(...m.runs) / max) * barW;
+      const hi = left + (Math.max(...m.runs) / max) * barW;
+      const fill = m.mode.startsWith('ipvs') ? '#c0504d' : m.mode === 'ceiling' ? '#9bbb59' : '#4a7ebb';
+      parts.push(
+        `<text x="${left - 8}" y="${y + 17}" text-anchor="end">${m.mode}</text>` +
+          `<rect x="${left}" y="${y + 4}" width="${w.toFixed(1)}" height="20" fill="${fill}"/>` +
+          `<line x1="${lo.toFixed(1)}" x2="${hi.toFixed(1)}" y1="${y + 14}" y2="${y + 14}" stroke="#222" stroke-width="2"/>` +
+          `<text x="${(left + w + 6).toFixed(1)}" y="${y + 18}">${fmt(med)} pps</text>`,
+      );
+      y += rowH;
+    }
+    y += 12;
+  }
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${h}" font-family="sans-serif" font-size="13">`,
-    `<text x="10" y="18" font-weight="bold">Forwarded packets per second (median, min-max), ${r.host} ${r.date}</text>`,
-    ...rows,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" font-family="sans-serif" font-size="13">`,
+    `<text x="10" y="18" font-weight="bold">Forwarded packets per second (median, min-max), ${s.host} ${s.date}</text>`,
+    ...parts,
     '</svg>',
   ].join('\n');
 }
 
-export function writeReport(r: BenchReport, dir: string): string[] {
+export function writeSuite(s: BenchSuite, dir: string): string[] {
   fs.mkdirSync(dir, { recursive: true });
-  const base = path.join(dir, `${r.date}-${r.host}`);
-  fs.writeFileSync(`${base}.json`, `${JSON.stringify(r, null, 2)}\n`);
-  fs.writeFileSync(`${base}.md`, `${markdown(r)}\n`);
-  fs.writeFileSync(`${base}.svg`, `${svg(r)}\n`);
+  const base = path.join(dir, `${s.date}-${s.host}`);
+  fs.writeFileSync(`${base}.json`, `${JSON.stringify(s, null, 2)}\n`);
+  fs.writeFileSync(`${base}.md`, `${markdown(s)}\n`);
+  fs.writeFileSync(`${base}.svg`, `${svg(s)}\n`);
   return [`${base}.json`, `${base}.md`, `${base}.svg`];
 }

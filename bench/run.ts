@@ -1,122 +1,153 @@
 // `make bench`: packets per second through the director, side by side in one
 // run, counted at the real server by an XDP counter (bpf/sink.bpf.o).
 // Traffic: 64-byte frames from trafgen over 10,000 flows (UDP), or TCP SYNs
-// from random sources and ports (every packet a new flow). Modes measured on
-// this host, in namespaces: the XDP ceiling (bpf/ceiling.bpf.o: fixed MAC
-// rewrite + XDP_TX on the same path), xdpvs DR, xdpvs TUN, xdpvs DR under a
-// SYN flood. Kernel IPVS needs a kernel with ip_vs: those modes run in the
-// VM runner (bench/vm/), reported as not measured when it did not run.
+// from random sources and ports (every packet a new flow). Modes: the XDP
+// ceiling (bpf/ceiling.bpf.o: fixed MAC rewrite + XDP_TX on the same path),
+// xdpvs DR / TUN / DR under a SYN flood, and kernel IPVS DR / TUN / DR under
+// a SYN flood where the director's kernel has ip_vs. Testbeds (--on):
+// namespaces on this machine, the same inside a qemu VM booting Debian's
+// kernel (bench/vm, which has ip_vs), or separate machines (--hosts-file, the
+// Vagrantfile's). Ratios are compared within one testbed only.
 // A benchmark never asserts a speed.
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { Lab } from '../agent/lab/lab';
-import { sh } from '../agent/lab/netns';
 import { buildMaglevRing } from '../agent/sched/maglev';
-import { openPinnedMap } from '../native/index';
 import { ask } from '../agent/control/client';
-import { median, writeReport, type BenchReport, type ModeResult } from './report';
+import { median, writeSuite, type BenchReport, type BenchSuite, type ModeResult } from './report';
+import { HostsTestbed, LabTestbed, OBJ, XdpOnMachine, on, readHostsFile, spawnOn, type Testbed } from './testbed';
+import { runInVm } from './vm';
 
 const ROOT = path.join(__dirname, '..', '..');
-const OBJ = (n: string): string => path.join(ROOT, 'bpf', 'build', `${n}.bpf.o`);
-const ATTACH = path.join(ROOT, 'dist', 'bench', 'attach.js');
 const FLOWS = 10_000;
 
 export interface BenchOptions {
   seconds: number;
   runs: number;
-  out: string;
 }
 
-function macOf(ns: string, dev: string): string {
-  return sh('ip', ['-n', ns, '-br', 'link', 'show', 'dev', dev]).trim().split(/\s+/)[2]!;
-}
-
-function trafgenConf(kind: 'udp' | 'syn', dstMac: string, srcMac: string, vip: string): string {
+export function trafgenConf(kind: 'udp' | 'syn', dstMac: string, srcMac: string, src: string, vip: string): string {
   const eth = `eth(da=${dstMac}, sa=${srcMac}, type=0x0800)`;
   if (kind === 'udp') {
     // 14 + 20 + 8 + 18 = 60 bytes, 64 on the wire with the FCS
-    return `{ ${eth}, ipv4(sa=198.18.0.200, da=${vip}, ttl=64), udp(sp=dinc(1024, ${1024 + FLOWS - 1}), dp=80), fill(0x41, 18) }\n`;
+    return `{ ${eth}, ipv4(sa=${src}, da=${vip}, ttl=64), udp(sp=dinc(1024, ${1024 + FLOWS - 1}), dp=80), fill(0x41, 18) }\n`;
   }
-  return `{ ${eth}, ipv4(sa=198.18.0.200, sa[2:2]=drnd(), da=${vip}, ttl=64), tcp(sp=drnd(), dp=80, syn), fill(0x41, 6) }\n`;
+  return `{ ${eth}, ipv4(sa=${src}, sa[2:2]=drnd(), da=${vip}, ttl=64), tcp(sp=drnd(), dp=80, syn), fill(0x41, 6) }\n`;
 }
 
+/** CPU time from the director's /proc/stat "cpu" line, in seconds. */
+function cpuSeconds(tb: Testbed, hz: number): { softirq: number; busy: number } {
+  const f = on(tb.director, ['cat', '/proc/stat']).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+  return { softirq: f[6]! / hz, busy: busy / hz };
+}
+
+type Setup = () => Promise<() => Promise<void>>;
+
 class Bench {
-  readonly lab = new Lab({ tag: 'b', reals: 1 });
-  private readonly count: ReturnType<typeof openPinnedMap>;
-  readonly dirMac: string;
-  readonly clientMac: string;
+  private readonly sink: XdpOnMachine;
+  private readonly hz: number;
 
-  constructor(private readonly opts: BenchOptions) {
-    const real = this.lab.reals[0]!;
-    const pin = path.join(this.lab.bpffs, 'sink');
-    fs.mkdirSync(pin);
-    sh('ip', ['netns', 'exec', real.ns, process.execPath, ATTACH, OBJ('sink'), 'xdpvs_sink', real.dev, pin]);
-    this.count = openPinnedMap(path.join(pin, 'sinkcount'));
-    const dir = this.lab.directors[0]!;
-    this.dirMac = macOf(dir.ns, dir.dev);
-    this.clientMac = macOf(this.lab.client.ns, this.lab.client.dev);
+  constructor(
+    readonly tb: Testbed,
+    private readonly opts: BenchOptions,
+  ) {
+    this.sink = XdpOnMachine.attach({ ...tb.real }, OBJ('sink'), tb.pinRoot, 'sink');
+    this.hz = Number(on(tb.director, ['getconf', 'CLK_TCK']).trim()) || 100;
   }
 
-  private sunk(): number {
-    return (this.count.lookupPerCpu(Buffer.alloc(4)) ?? []).reduce((n, b) => n + Number(b.readBigUInt64LE(0)), 0);
-  }
-
-  /** One run: trafgen for `seconds` + 1, pps counted at the sink after a 1 s warm-up. */
-  async run(kind: 'udp' | 'syn'): Promise<number> {
-    const conf = this.lab.writeConfig(`trafgen-${kind}.cfg`, trafgenConf(kind, this.dirMac, this.clientMac, this.lab.vip));
-    const gen = spawn('ip', ['netns', 'exec', this.lab.client.ns, 'timeout', '-s', 'INT', String(this.opts.seconds + 1.5), 'trafgen', '-o', this.lab.client.dev, '-i', conf, '-P', '1'], {
-      stdio: 'ignore',
-    });
+  /** One run: trafgen for `seconds` + 1.5, pps at the sink after a 1 s warm-up. */
+  private async run(kind: 'udp' | 'syn'): Promise<{ pps: number; softirqCores: number }> {
+    const { client, director, vip } = this.tb;
+    const gen = spawnOn(client, ['timeout', '-s', 'INT', String(this.opts.seconds + 1.5), 'trafgen', '-o', client.dev, '-i', '-', '-P', '1']);
+    gen.stdin!.end(trafgenConf(kind, director.mac, client.mac, client.addr, vip));
+    let err = '';
+    gen.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    gen.stdout!.resume();
+    const exited = once(gen, 'exit');
     await new Promise((r) => setTimeout(r, 1000));
-    const c0 = this.sunk();
+    const c0 = this.sink.sumPerCpu('sinkcount');
+    const cpu0 = cpuSeconds(this.tb, this.hz);
     const t0 = process.hrtime.bigint();
     await new Promise((r) => setTimeout(r, this.opts.seconds * 1000));
-    const c1 = this.sunk();
-    const t1 = process.hrtime.bigint();
-    if (gen.exitCode === null) await once(gen, 'exit');
-    return (c1 - c0) / (Number(t1 - t0) / 1e9);
+    const c1 = this.sink.sumPerCpu('sinkcount');
+    const cpu1 = cpuSeconds(this.tb, this.hz);
+    const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+    const [code] = (gen.exitCode === null ? await exited : [gen.exitCode]) as [number | null];
+    // timeout(1) exits 124 when it stopped trafgen, as intended
+    if (code !== 124 && code !== 0) throw new Error(`trafgen on ${client.name} exited with ${code}: ${err.trim().split('\n').slice(-3).join(' ')}`);
+    return { pps: (c1 - c0) / wall, softirqCores: (cpu1.softirq - cpu0.softirq) / wall };
   }
 
-  async mode(mode: string, description: string, kind: 'udp' | 'syn', setup: () => Promise<() => Promise<void>>): Promise<ModeResult> {
+  async mode(mode: string, description: string, kind: 'udp' | 'syn', setup: Setup): Promise<ModeResult> {
     const teardown = await setup();
     try {
       const runs: number[] = [];
-      for (let i = 0; i < this.opts.runs; i++) runs.push(await this.run(kind));
+      const softirqCores: number[] = [];
+      for (let i = 0; i < this.opts.runs; i++) {
+        const r = await this.run(kind);
+        runs.push(r.pps);
+        softirqCores.push(r.softirqCores);
+      }
       console.log(`${mode.padEnd(22)} ${runs.map((r) => Math.round(r)).join(' ')} pps`);
-      return { mode, description, runs };
+      return { mode, description, runs, softirqCores };
     } finally {
       await teardown();
     }
   }
 
-  ceiling = async (): Promise<() => Promise<void>> => {
-    const dir = this.lab.directors[0]!;
-    const pin = path.join(this.lab.bpffs, 'ceiling');
-    fs.mkdirSync(pin, { recursive: true });
-    const target = `${macOf(this.lab.reals[0]!.ns, this.lab.reals[0]!.dev).replace(/:/g, '')}0000`;
-    sh('ip', ['netns', 'exec', dir.ns, process.execPath, ATTACH, OBJ('ceiling'), 'xdpvs_ceiling', dir.dev, pin, `ceiltarget=${target}`]);
-    return async () => {
-      sh('ip', ['-n', dir.ns, 'link', 'set', 'dev', dir.dev, 'xdp', 'off']);
-    };
+  ceiling: Setup = async () => {
+    const { director, real, pinRoot } = this.tb;
+    const x = XdpOnMachine.attach(director, OBJ('ceiling'), pinRoot, 'ceiling');
+    x.setMap('ceiltarget', Buffer.alloc(4), Buffer.concat([Buffer.from(real.mac.replace(/:/g, ''), 'hex'), Buffer.alloc(2)]));
+    return async () => x.detach();
   };
 
-  director = (method: 'dr' | 'tun') => async (): Promise<() => Promise<void>> => {
-    const cfg = this.lab.writeConfig(
-      `bench-${method}.yaml`,
-      ['services:', `  - vip: ${this.lab.vip}`, '    port: 80', '    protocol: udp', `    lb_kind: ${method}`, '    reals:', '      - address: 198.18.0.11', '  - vip: 198.18.1.100', '    port: 80', '    protocol: tcp', `    lb_kind: ${method}`, '    reals:', '      - address: 198.18.0.11'].join('\n'),
-    );
-    const agent = this.lab.startAgent(cfg, 0, ['--no-metrics', '--log-level', 'info']);
-    await agent.waitFor(/xdpvs running/, 20_000);
-    await agent.waitFor(/real reached/, 10_000, true);
-    return async () => {
-      agent.signal('SIGTERM');
-      await agent.exited;
+  director =
+    (method: 'dr' | 'tun'): Setup =>
+    async () => {
+      const { vip, real } = this.tb;
+      const service = (proto: string): string[] => [`  - vip: ${vip}`, '    port: 80', `    protocol: ${proto}`, `    lb_kind: ${method}`, '    reals:', `      - address: ${real.addr}`];
+      const cfg = this.tb.writeFile(`bench-${method}.yaml`, ['services:', ...service('udp'), ...service('tcp')].join('\n'));
+      const { agent } = this.tb.startAgent(cfg, ['--no-metrics', '--log-level', 'info']);
+      await agent.waitFor(/xdpvs running/, 30_000);
+      await agent.waitFor(/real reached/, 10_000, true);
+      return async () => {
+        agent.signal('SIGTERM');
+        await agent.exited;
+      };
     };
-  };
+
+  ipvs =
+    (method: 'dr' | 'tun'): Setup =>
+    async () => {
+      const { director: d, vip, real } = this.tb;
+      // the VIP is local to IPVS's director; sources are random in the SYN flood
+      on(d, ['sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=0', `net.ipv4.conf.${d.dev}.rp_filter=0`]);
+      on(d, ['ip', 'addr', 'add', `${vip}/32`, 'dev', 'lo']);
+      for (const proto of ['-u', '-t']) {
+        on(d, ['ipvsadm', '-A', proto, `${vip}:80`, '-s', 'mh']);
+        on(d, ['ipvsadm', '-a', proto, `${vip}:80`, '-r', `${real.addr}:80`, method === 'dr' ? '-g' : '-i']);
+      }
+      return async () => {
+        for (const proto of ['-u', '-t']) on(d, ['ipvsadm', '-D', proto, `${vip}:80`]);
+        on(d, ['ip', 'addr', 'del', `${vip}/32`, 'dev', 'lo']);
+      };
+    };
+
+  /** Whether the director's kernel has IPVS (loads the module when it can). */
+  hasIpvs(): boolean {
+    try {
+      on(this.tb.director, ['modprobe', '-q', 'ip_vs']);
+      on(this.tb.director, ['ipvsadm', '-L', '-n']);
+      return true;
+    } catch {
+      return false;
+    }
+  }
 }
 
 /**
@@ -124,29 +155,27 @@ class Bench {
  * own map write), and from `real weight` on the control socket to its answer,
  * which comes after the maps are written. Medians of `n` tries.
  */
-async function changeTimes(b: Bench, n: number): Promise<Record<string, number>> {
-  const flag = path.join(b.lab.workDir, 'real-ok');
-  fs.writeFileSync(flag, '');
-  const cfg = b.lab.writeConfig(
+async function changeTimes(tb: Testbed, n: number): Promise<Record<string, number>> {
+  const flag = tb.writeFile('real-ok', '');
+  const cfg = tb.writeFile(
     'bench-cp.yaml',
-    ['services:', `  - vip: ${b.lab.vip}`, '    port: 80', '    delay_loop: 0.2', '    reals:', '      - address: 198.18.0.11',
+    ['services:', `  - vip: ${tb.vip}`, '    port: 80', '    delay_loop: 0.2', '    reals:', `      - address: ${tb.real.addr}`,
       `        checks: [{ type: misc, misc_path: "test -f ${flag}", retry: 0 }]`].join('\n'),
   );
-  const agent = b.lab.startAgent(cfg, 0, ['--no-metrics']);
-  const stateDir = path.join(b.lab.workDir, 'state-0');
+  const { agent, stateDir } = tb.startAgent(cfg, ['--no-metrics']);
   try {
-    await agent.waitFor(/xdpvs running/, 20_000);
+    await agent.waitFor(/xdpvs running/, 30_000);
     const checkToMap: number[] = [];
     const weightToMap: number[] = [];
     for (let i = 0; i < n; i++) {
       let mark = agent.mark();
       fs.rmSync(flag);
-      checkToMap.push(Number(/"mapMs":([\d.]+)/.exec(await agent.waitFor(/real down/, 5_000, mark))?.[1]));
+      checkToMap.push(Number(/"mapMs":([\d.]+)/.exec(await agent.waitFor(/real down/, 10_000, mark))?.[1]));
       mark = agent.mark();
       fs.writeFileSync(flag, '');
-      await agent.waitFor(/real up/, 5_000, mark);
+      await agent.waitFor(/real up/, 10_000, mark);
       const t = process.hrtime.bigint();
-      const a = await ask(stateDir, { cmd: 'real', service: `tcp ${b.lab.vip}:80`, real: '198.18.0.11:80', weight: 2 + (i % 2) });
+      const a = await ask(stateDir, { cmd: 'real', service: `tcp ${tb.vip}:80`, real: `${tb.real.addr}:80`, weight: 2 + (i % 2) });
       if (!a.ok) throw new Error(a.error);
       weightToMap.push(Number(process.hrtime.bigint() - t) / 1e6);
     }
@@ -160,7 +189,7 @@ async function changeTimes(b: Bench, n: number): Promise<Record<string, number>>
   }
 }
 
-function controlPlane(): Record<string, number> {
+function maglevTimes(): Record<string, number> {
   const out: Record<string, number> = {};
   for (const n of [10, 100, 1000]) {
     const reals = Array.from({ length: n }, (_, i) => ({ key: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}:80`, id: i + 1, weight: 1 + (i % 3) }));
@@ -175,46 +204,110 @@ function controlPlane(): Record<string, number> {
   return out;
 }
 
-export async function runBench(opts: BenchOptions): Promise<{ report: BenchReport; files: string[] }> {
-  const b = new Bench(opts);
-  const cleanup = (): void => void b.lab.cleanup().then(() => process.exit(130));
-  process.once('SIGINT', cleanup);
-  try {
-    const modes: ModeResult[] = [];
-    modes.push(await b.mode('ceiling', 'fixed MAC rewrite + XDP_TX (no parsing, no lookup)', 'udp', b.ceiling));
-    modes.push(await b.mode('xdpvs-dr', 'xdpvs Direct Routing, 10k UDP flows', 'udp', b.director('dr')));
-    modes.push(await b.mode('xdpvs-tun', 'xdpvs IPIP tunnel, 10k UDP flows', 'udp', b.director('tun')));
-    modes.push(await b.mode('xdpvs-dr-synflood', 'xdpvs DR, TCP SYNs from random sources: a new flow each packet', 'syn', b.director('dr')));
-    for (const mode of ['ipvs-dr', 'ipvs-tun']) {
-      modes.push({ mode, description: `kernel IPVS ${mode.slice(5).toUpperCase()}`, runs: [], note: 'this kernel has no ip_vs: measured by the VM runner (bench/vm), not built yet' });
-    }
-    const report: BenchReport = {
-      date: new Date().toISOString().slice(0, 10),
-      host: os.hostname(),
-      kernel: os.release(),
-      cpus: os.cpus().length,
-      seconds: opts.seconds,
-      flows: FLOWS,
-      frameBytes: 64,
-      modes,
-      controlPlane: { ...controlPlane(), ...(await changeTimes(b, Math.max(1, opts.runs))) },
-    };
-    return { report, files: writeReport(report, opts.out) };
-  } finally {
-    process.removeListener('SIGINT', cleanup);
-    await b.lab.cleanup();
+/** Every mode on one testbed; IPVS modes are "not measured" where the kernel has no ip_vs. */
+export async function benchOn(tb: Testbed, opts: BenchOptions, label: string): Promise<BenchReport> {
+  const b = new Bench(tb, opts);
+  const modes: ModeResult[] = [];
+  modes.push(await b.mode('ceiling', 'fixed MAC rewrite + XDP_TX (no parsing, no lookup)', 'udp', b.ceiling));
+  modes.push(await b.mode('xdpvs-dr', 'xdpvs Direct Routing, 10k UDP flows', 'udp', b.director('dr')));
+  modes.push(await b.mode('xdpvs-tun', 'xdpvs IPIP tunnel, 10k UDP flows', 'udp', b.director('tun')));
+  modes.push(await b.mode('xdpvs-dr-synflood', 'xdpvs DR, TCP SYNs from random sources: a new flow each packet', 'syn', b.director('dr')));
+  const ipvs: [string, string, 'udp' | 'syn', Setup][] = [
+    ['ipvs-dr', 'kernel IPVS Direct Routing (mh), 10k UDP flows', 'udp', b.ipvs('dr')],
+    ['ipvs-tun', 'kernel IPVS IPIP tunnel (mh), 10k UDP flows', 'udp', b.ipvs('tun')],
+    ['ipvs-dr-synflood', 'kernel IPVS DR, TCP SYNs from random sources: a new connection each packet', 'syn', b.ipvs('dr')],
+  ];
+  const kernel = on(tb.director, ['uname', '-r']).trim();
+  const withIpvs = b.hasIpvs();
+  for (const [mode, description, kind, setup] of ipvs) {
+    if (withIpvs) modes.push(await b.mode(mode, description, kind, setup));
+    else modes.push({ mode, description, runs: [], note: `kernel ${kernel} has no ip_vs: see the VM testbed` });
   }
+  return {
+    label,
+    where: tb.where,
+    host: on(tb.director, ['uname', '-n']).trim(),
+    kernel,
+    cpus: Number(on(tb.director, ['nproc']).trim()),
+    seconds: opts.seconds,
+    flows: FLOWS,
+    frameBytes: 64,
+    modes,
+    controlPlane: { ...maglevTimes(), ...(await changeTimes(tb, Math.max(1, opts.runs))) },
+  };
+}
+
+/** A testbed, used and always cleaned up (also on SIGINT). */
+async function withTestbed<T>(make: () => Testbed, use: (tb: Testbed) => Promise<T>): Promise<T> {
+  const tb = make();
+  const onInt = (): void => void tb.cleanup().then(() => process.exit(130));
+  process.once('SIGINT', onInt);
+  try {
+    return await use(tb);
+  } finally {
+    process.removeListener('SIGINT', onInt);
+    await tb.cleanup();
+  }
+}
+
+/** The namespace testbed on this machine: what `make test`'s smoke run uses. */
+export function benchHost(opts: BenchOptions): Promise<BenchReport> {
+  return withTestbed(() => new LabTestbed(), (tb) => benchOn(tb, opts, 'host'));
+}
+
+export const TESTBEDS = ['host', 'vm', 'hosts'] as const;
+
+export interface RunOptions extends BenchOptions {
+  on: string[];
+  hostsFile?: string;
+  out: string;
+  vmTimeoutMin: number;
+}
+
+export async function runBench(o: RunOptions): Promise<{ suite: BenchSuite; files: string[] }> {
+  for (const where of o.on) if (!(TESTBEDS as readonly string[]).includes(where)) throw new Error(`--on: unknown testbed "${where}" (${TESTBEDS.join(', ')})`);
+  if (o.on.includes('hosts') && !o.hostsFile) throw new Error('--on hosts needs --hosts-file FILE');
+  const hosts = o.hostsFile ? readHostsFile(o.hostsFile) : undefined;
+  const environments: BenchReport[] = [];
+  for (const where of o.on) {
+    console.log(`\n== testbed: ${where}`);
+    if (where === 'host') environments.push(await benchHost(o));
+    else if (where === 'vm') environments.push(await runInVm({ seconds: o.seconds, runs: o.runs, timeoutMs: o.vmTimeoutMin * 60_000 }));
+    else environments.push(await withTestbed(() => new HostsTestbed(hosts!), (tb) => benchOn(tb, o, 'hosts')));
+  }
+  const suite: BenchSuite = {
+    date: new Date().toISOString().slice(0, 10),
+    host: os.hostname(),
+    command: `node dist/bench/run.js --on ${o.on.join(',')} --seconds ${o.seconds} --runs ${o.runs}`,
+    environments,
+  };
+  return { suite, files: writeSuite(suite, o.out) };
 }
 
 if (require.main === module) {
   const cmd = new Command('bench')
     .description('packets per second through the director, counted at the real server')
+    .option('--on <testbeds>', `comma-separated testbeds: host (namespaces here), vm (namespaces in a qemu VM with Debian's kernel, which has ip_vs), hosts (machines of --hosts-file)`, 'host,vm')
+    .option('--hosts-file <file>', 'client, director and real for --on hosts (see bench/vagrant-hosts.json)')
     .option('--seconds <n>', 'measured seconds per run', '5')
     .option('--runs <n>', 'runs per mode', '3')
     .option('--out <dir>', 'where the report goes', path.join(ROOT, 'bench', 'results'))
-    .action(async (o: { seconds: string; runs: string; out: string }) => {
-      const { files } = await runBench({ seconds: Number(o.seconds), runs: Number(o.runs), out: o.out });
-      console.log(`\nreport: ${files.join(', ')}`);
+    .option('--vm-timeout <minutes>', 'the VM testbed is stopped after this long', '30')
+    .option('--json <file>', 'one testbed only (--on host): write its JSON report there and nothing else (the VM uses this)')
+    .action(async (o: { on: string; hostsFile?: string; seconds: string; runs: string; out: string; vmTimeout: string; json?: string }) => {
+      const num = (v: string, flag: string): number => {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag}: expected a positive number, got "${v}"`);
+        return n;
+      };
+      const opts = { seconds: num(o.seconds, '--seconds'), runs: Math.round(num(o.runs, '--runs')) };
+      if (o.json) {
+        fs.writeFileSync(o.json, `${JSON.stringify(await benchHost(opts), null, 2)}\n`);
+        return;
+      }
+      const on = o.on.split(',').map((s) => s.trim()).filter(Boolean);
+      const { files } = await runBench({ ...opts, on, hostsFile: o.hostsFile, out: o.out, vmTimeoutMin: num(o.vmTimeout, '--vm-timeout') });
+      console.log(`\nreport: ${files.join(', ')}\n`);
       console.log(fs.readFileSync(files[1]!, 'utf8'));
     });
   cmd.parseAsync(process.argv).catch((err: Error) => {

@@ -175,8 +175,11 @@ describe('scheduling and the flow table', () => {
     const pkey = flowKey('198.51.100.7', 0, 80, FlowKind.XDPVS_FLOW_PERSIST);
     const entry = d.dp.flow(pkey);
     assert.equal(entry?.realId, first);
-    // age the entry past 300 s without waiting: last_seen = boot time
-    d.dp.setFlow(pkey, { realId: first, pad: 0, lastSeen: 0n });
+    // age the entry past 300 s without waiting. bpf_ktime_get_ns and
+    // hrtime are both CLOCK_MONOTONIC; the data plane's u64 arithmetic wraps,
+    // so this holds even on a machine up for less than 301 s (a fresh VM)
+    const aged = BigInt.asUintN(64, process.hrtime.bigint() - 301_000_000_000n);
+    d.dp.setFlow(pkey, { realId: first, pad: 0, lastSeen: aged });
     const next = realOf(d.run(flowFrame({ client: '198.51.100.7', server: VIP, sport: 7001, dport: 80 })));
     assert.notEqual(next, first);
     assert.equal(d.dp.flow(pkey)?.realId, next);

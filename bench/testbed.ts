@@ -1,0 +1,220 @@
+// Where the benchmark runs: a client that sends, a director under test and a
+// real server that counts, each reached by a command prefix. Two testbeds:
+//  - LabTestbed: namespaces on this machine (agent/lab), prefix
+//    `ip netns exec NS`; used on the host and inside the qemu VM;
+//  - HostsTestbed: separate machines (the Vagrantfile's), this machine the
+//    director (no prefix), client and real over `ssh HOST sudo`.
+// Everything on the client and the real goes through the prefix with tools
+// Debian ships (trafgen, bpftool, ip), so neither needs node or this tree.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Lab, AgentProcess, XDPVS_BIN } from '../agent/lab/lab';
+
+const ROOT = path.join(__dirname, '..', '..');
+export const OBJ = (n: string): string => path.join(ROOT, 'bpf', 'build', `${n}.bpf.o`);
+
+export interface Machine {
+  name: string;
+  /** command prefix that runs a command there as root */
+  exec: string[];
+  dev: string;
+  addr: string;
+  mac: string;
+}
+
+/** Runs argv on a machine; stdout, or an Error naming the machine and the command. */
+export function on(m: Pick<Machine, 'name' | 'exec'>, argv: string[], input?: Buffer | string): string {
+  const cmd = [...m.exec, ...argv];
+  try {
+    return execFileSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], timeout: 30_000, cwd: os.tmpdir() });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`${m.name}: ${argv.join(' ')}: ${(e.stderr || e.message).trim()}`);
+  }
+}
+
+export function spawnOn(m: Machine, argv: string[]): ChildProcess {
+  const cmd = [...m.exec, ...argv];
+  // cwd: trafgen writes a temporary file there (the VM's project is read-only)
+  return spawn(cmd[0]!, cmd.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], cwd: os.tmpdir() });
+}
+
+export function macOf(m: Pick<Machine, 'name' | 'exec'>, dev: string): string {
+  const mac = on(m, ['ip', '-br', 'link', 'show', 'dev', dev]).trim().split(/\s+/)[2];
+  if (!mac || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac)) throw new Error(`${m.name}: no MAC address for ${dev}`);
+  return mac;
+}
+
+/**
+ * A BPF object loaded with bpftool on a machine, its maps pinned, its XDP
+ * program attached to the machine's interface (native mode).
+ */
+export class XdpOnMachine {
+  private constructor(
+    private readonly m: Machine,
+    private readonly dir: string,
+  ) {}
+
+  /** `pinRoot` must be a bpffs directory visible to commands run on m. */
+  static attach(m: Machine, object: string, pinRoot: string, name: string): XdpOnMachine {
+    const dir = `${pinRoot}/${name}`;
+    // a copy of the object on the machine (the real may not have this tree)
+    const remoteObj = `/tmp/xdpvs-bench-${name}.bpf.o`;
+    on(m, ['rm', '-rf', dir, `${dir}-maps`]);
+    on(m, ['dd', `of=${remoteObj}`, 'status=none'], fs.readFileSync(object));
+    on(m, ['bpftool', 'prog', 'load', remoteObj, dir, 'type', 'xdp', 'pinmaps', `${dir}-maps`]);
+    on(m, ['rm', '-f', remoteObj]);
+    const x = new XdpOnMachine(m, dir);
+    on(m, ['bpftool', 'net', 'attach', 'xdpdrv', 'pinned', dir, 'dev', m.dev, 'overwrite']);
+    return x;
+  }
+
+  setMap(map: string, key: Buffer, value: Buffer): void {
+    const bytes = (b: Buffer): string[] => [...b].map((x) => String(x));
+    on(this.m, ['bpftool', 'map', 'update', 'pinned', `${this.dir}-maps/${map}`, 'key', ...bytes(key), 'value', ...bytes(value)]);
+  }
+
+  /** The sum over CPUs of a per-CPU u64 at key 0 (u32). */
+  sumPerCpu(map: string): number {
+    const out = JSON.parse(on(this.m, ['bpftool', '-j', 'map', 'lookup', 'pinned', `${this.dir}-maps/${map}`, 'key', '0', '0', '0', '0'])) as {
+      values: { value: string[] }[];
+    };
+    return out.values.reduce((n, v) => n + Number(Buffer.from(v.value.map((h) => parseInt(h, 16))).readBigUInt64LE(0)), 0);
+  }
+
+  detach(): void {
+    on(this.m, ['bpftool', 'net', 'detach', 'xdpdrv', 'dev', this.m.dev]);
+    on(this.m, ['rm', '-rf', this.dir, `${this.dir}-maps`]);
+  }
+}
+
+export interface Testbed {
+  /** what this testbed is, for the report */
+  readonly where: string;
+  readonly vip: string;
+  readonly client: Machine;
+  readonly director: Machine;
+  readonly real: Machine;
+  /** a bpffs directory for pins, as seen from the director and the real */
+  readonly pinRoot: string;
+  writeFile(name: string, text: string): string;
+  /** `xdpvs run` on the director; stateDir holds its control socket */
+  startAgent(configFile: string, extra: string[]): { agent: AgentProcess; stateDir: string };
+  cleanup(): Promise<void>;
+}
+
+export class LabTestbed implements Testbed {
+  readonly where = 'network namespaces on one machine (client, director and real joined by a bridge)';
+  readonly lab = new Lab({ tag: 'b', reals: 1 });
+  readonly vip = this.lab.vip;
+  readonly client: Machine;
+  readonly director: Machine;
+  readonly real: Machine;
+  readonly pinRoot = this.lab.bpffs;
+
+  constructor() {
+    const machine = (h: { ns: string; dev: string; addr: string; name: string }): Machine => {
+      const m = { name: h.name, exec: ['ip', 'netns', 'exec', h.ns], dev: h.dev, addr: h.addr, mac: '' };
+      return { ...m, mac: macOf(m, h.dev) };
+    };
+    this.client = machine(this.lab.client);
+    this.director = machine(this.lab.directors[0]!);
+    this.real = machine(this.lab.reals[0]!);
+  }
+
+  writeFile(name: string, text: string): string {
+    return this.lab.writeConfig(name, text);
+  }
+
+  startAgent(configFile: string, extra: string[]): { agent: AgentProcess; stateDir: string } {
+    return { agent: this.lab.startAgent(configFile, 0, extra), stateDir: path.join(this.lab.workDir, 'state-0') };
+  }
+
+  cleanup(): Promise<void> {
+    return this.lab.cleanup();
+  }
+}
+
+/** The machines of a hosts file (see bench/vagrant-hosts.json). */
+export interface HostsFile {
+  vip: string;
+  /** ssh options for client and real, e.g. ["-i", "/path/key"] */
+  ssh?: string[];
+  director: { dev: string; addr: string };
+  client: { ssh: string; dev: string; addr: string };
+  real: { ssh: string; dev: string; addr: string };
+}
+
+export function readHostsFile(file: string): HostsFile {
+  let h: HostsFile;
+  try {
+    h = JSON.parse(fs.readFileSync(file, 'utf8')) as HostsFile;
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`);
+  }
+  const need = (v: unknown, field: string): void => {
+    if (typeof v !== 'string' || v === '') throw new Error(`${file}: field "${field}" must be a non-empty string`);
+  };
+  need(h.vip, 'vip');
+  for (const role of ['director', 'client', 'real'] as const) {
+    if (typeof h[role] !== 'object' || h[role] === null) throw new Error(`${file}: field "${role}" must be an object`);
+    need(h[role].dev, `${role}.dev`);
+    need(h[role].addr, `${role}.addr`);
+  }
+  need(h.client.ssh, 'client.ssh');
+  need(h.real.ssh, 'real.ssh');
+  if (h.ssh !== undefined && !(Array.isArray(h.ssh) && h.ssh.every((s) => typeof s === 'string'))) throw new Error(`${file}: field "ssh" must be a list of strings`);
+  return h;
+}
+
+export class HostsTestbed implements Testbed {
+  readonly where: string;
+  readonly vip: string;
+  readonly client: Machine;
+  readonly director: Machine;
+  readonly real: Machine;
+  readonly pinRoot = '/sys/fs/bpf';
+  private readonly workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'xdpvs-bench-'));
+  private readonly agents: AgentProcess[] = [];
+
+  constructor(hosts: HostsFile) {
+    this.vip = hosts.vip;
+    this.where = `separate machines: client ${hosts.client.ssh}, this director, real ${hosts.real.ssh}`;
+    const ssh = (target: string): string[] => ['ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=accept-new', ...(hosts.ssh ?? []), target, 'sudo'];
+    const machine = (name: string, exec: string[], h: { dev: string; addr: string }): Machine => {
+      const m = { name, exec, dev: h.dev, addr: h.addr, mac: '' };
+      return { ...m, mac: macOf(m, h.dev) };
+    };
+    this.director = machine('director', [], hosts.director);
+    this.client = machine('client', ssh(hosts.client.ssh), hosts.client);
+    this.real = machine('real', ssh(hosts.real.ssh), hosts.real);
+  }
+
+  writeFile(name: string, text: string): string {
+    const file = path.join(this.workDir, name);
+    fs.writeFileSync(file, text);
+    return file;
+  }
+
+  startAgent(configFile: string, extra: string[]): { agent: AgentProcess; stateDir: string } {
+    const stateDir = path.join(this.workDir, 'state');
+    const proc = spawn(XDPVS_BIN, ['run', '-f', configFile, '-i', this.director.dev, '--pin-dir', '/sys/fs/bpf/xdpvs-bench', '--state-dir', stateDir, ...extra], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const agent = new AgentProcess(proc);
+    this.agents.push(agent);
+    return { agent, stateDir };
+  }
+
+  async cleanup(): Promise<void> {
+    for (const a of this.agents.splice(0)) {
+      if (a.proc.exitCode === null && a.proc.signalCode === null) {
+        a.signal('SIGTERM');
+        await a.exited;
+      }
+    }
+    fs.rmSync(this.workDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,122 @@
+// The Debian VM: this machine's kernel may have no IPVS and is newer than
+// the Debian 12 kernel users run, so the benchmark (and the vm test layer)
+// also run inside a qemu VM booting Debian 12's kernel, which has ip_vs and
+// ipip. bench/vm/build-image.sh builds and caches the image; the project
+// directory is shared read-only over 9p, and a second, writable share
+// carries the job in and its results out (bench/vm/guest.sh). No network
+// device: the VM's traffic never leaves it. Software emulation (TCG) is slow
+// in absolute terms, so only ratios within the VM's own table mean anything.
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BenchReport } from './report';
+
+const ROOT = path.join(__dirname, '..', '..');
+const VM_DIR = path.join(ROOT, 'bench', 'vm');
+export const VM_CPUS = Math.min(2, os.cpus().length);
+
+/** The qemu command line for one boot. */
+export function qemuArgs(imageDir: string, shareOut: string, cpus: number, memMiB: number): string[] {
+  return [
+    '-accel', 'tcg,thread=multi',
+    '-m', String(memMiB),
+    '-smp', String(cpus),
+    '-display', 'none',
+    '-serial', 'stdio',
+    '-monitor', 'none',
+    '-nic', 'none',
+    '-no-reboot',
+    // writes go to a temporary overlay: every boot starts from the same image
+    '-snapshot',
+    '-kernel', path.join(imageDir, 'vmlinuz'),
+    '-initrd', path.join(imageDir, 'initrd.img'),
+    '-drive', `file=${path.join(imageDir, 'root.img')},format=raw,if=virtio`,
+    '-virtfs', `local,path=${ROOT},mount_tag=xdpvs,security_model=none,readonly=on`,
+    '-virtfs', `local,path=${shareOut},mount_tag=out,security_model=none`,
+    '-append', 'root=/dev/vda rw console=ttyS0 init=/sbin/xdpvs-init panic=-1 sysrq_always_enabled=1 quiet',
+  ];
+}
+
+export interface VmJob {
+  /** "bench ARGS..." or "test PATHS..." (see bench/vm/guest.sh) */
+  job: string;
+  /** the whole boot, image build included, is stopped after this long */
+  timeoutMs: number;
+  /** where the image is cached (default bench/vm/build) */
+  imageDir?: string;
+  /** console lines are printed with this prefix as they come (none: kept quiet) */
+  echo?: string;
+}
+
+export interface VmResult {
+  /** the job's exit status, undefined when it never finished */
+  status?: number;
+  /** the VM's console */
+  console: string[];
+  /** files the job left in its output directory, by name */
+  files: Map<string, string>;
+  why?: string;
+}
+
+/** Builds the image when needed, boots it with one job, and collects what it left. */
+export async function bootVm(o: VmJob): Promise<VmResult> {
+  const t0 = Date.now();
+  const imageDir = o.imageDir ?? path.join(VM_DIR, 'build');
+  const build = spawnSync(path.join(VM_DIR, 'build-image.sh'), [imageDir], { stdio: ['ignore', 'inherit', 'inherit'], timeout: o.timeoutMs });
+  if (build.status !== 0) throw new Error(`bench/vm/build-image.sh failed (${build.error?.message ?? `exit ${build.status}`})`);
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'xdpvs-vm-'));
+  try {
+    fs.writeFileSync(path.join(out, 'job'), `${o.job}\n`);
+    // every host CPU: the test runner may be pinned to one (make test)
+    const qemu = spawn('taskset', ['-c', `0-${os.cpus().length - 1}`, 'qemu-system-x86_64', ...qemuArgs(imageDir, out, VM_CPUS, 2048)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines: string[] = [];
+    let buf = '';
+    const onData = (d: string): void => {
+      buf += d.replace(/\r/g, '');
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        lines.push(line);
+        if (o.echo !== undefined && line.trim() !== '') console.log(`${o.echo}${line}`);
+      }
+    };
+    // as text, so a character split between two reads stays whole
+    qemu.stdout.setEncoding('utf8').on('data', onData);
+    qemu.stderr.setEncoding('utf8').on('data', onData);
+    const remaining = Math.max(60_000, o.timeoutMs - (Date.now() - t0));
+    const timer = setTimeout(() => qemu.kill('SIGKILL'), remaining);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => qemu.once('exit', (c, s) => resolve([c, s])));
+    clearTimeout(timer);
+    const files = new Map<string, string>();
+    for (const f of fs.readdirSync(out)) if (f !== 'job') files.set(f, fs.readFileSync(path.join(out, f), 'utf8'));
+    const st = files.get('status')?.trim();
+    const status = st === undefined ? undefined : Number(st);
+    const why = signal === 'SIGKILL' ? `stopped after ${Math.round(remaining / 1000)} s` : status === undefined ? `qemu exited (${code ?? signal}) before the job finished` : undefined;
+    return { status, console: lines, files, why };
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+}
+
+export interface VmBenchOptions {
+  seconds: number;
+  runs: number;
+  timeoutMs: number;
+}
+
+/** The harness on the namespace testbed inside the VM; its report. */
+export async function runInVm(o: VmBenchOptions): Promise<BenchReport> {
+  const r = await bootVm({ job: `bench --seconds ${o.seconds} --runs ${o.runs}`, timeoutMs: o.timeoutMs, echo: 'vm| ' });
+  const json = r.files.get('report.json');
+  if (r.status !== 0 || !json) {
+    throw new Error(`VM testbed failed (${r.why ?? `harness exit ${r.status}`}); last console lines:\n${r.console.slice(-25).join('\n')}`);
+  }
+  const report = JSON.parse(json) as BenchReport;
+  return {
+    ...report,
+    label: 'vm',
+    where: `qemu VM (software emulation, ${VM_CPUS} vCPUs) with Debian 12 and its kernel; inside it, ${report.where}`,
+  };
+}

@@ -1,0 +1,30 @@
+#!/bin/bash
+# Runs inside the Debian VM, started by its init (build-image.sh writes it)
+# with the project at /xdpvs (read-only) and the host's job directory at
+# /out. Sets up what the namespace lab needs, loads IPVS, then runs the job
+# in /out/job (one line: a name and its arguments):
+#   bench ARGS...   the benchmark harness on the namespace testbed; the
+#                   report goes to /out/report.json
+#   test PATHS...   node's test runner over built tests (e.g. dist/test/packet/)
+# The job's exit status goes to /out/status; the console is the VM's serial.
+set -u
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mkdir -p /sys/fs/bpf && mount -t bpf bpf /sys/fs/bpf
+ip link set lo up
+hostname xdpvs-debian-vm
+for m in ip_vs ip_vs_mh ipip veth bridge; do
+  modprobe "$m" || echo "guest: modprobe $m failed"
+done
+echo "guest: kernel $(uname -r), $(nproc) CPUs, node $(node --version)"
+cd /xdpvs
+# the serial console is a terminal: keep escape codes out of what the host parses
+export NO_COLOR=1
+read -r job args </out/job
+read -r -a argv <<<"$args"
+case "$job" in
+  bench) node dist/bench/run.js --json /out/report.json "${argv[@]}" ;;
+  test) taskset -c 0 node --test --test-reporter=spec --test-concurrency=1 "${argv[@]}" ;;
+  *) echo "guest: unknown job '$job'"; false ;;
+esac
+echo $? >/out/status

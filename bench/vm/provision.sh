@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The Debian packages each machine of a benchmark topology needs, in one
+# place: bench/vm/build-image.sh builds the qemu guest from the `guest` list,
+# and the Vagrantfile provisions its machines with `provision.sh ROLE`.
+#   provision.sh --list ROLE   print the role's packages
+#   provision.sh ROLE          install them (root, apt), then the role's set-up
+# Roles: guest (the qemu bench VM), director, client, real.
+set -euo pipefail
+
+packages() {
+  case "$1" in
+    # everything runs in namespaces inside the one VM; node and the built
+    # tree come from the host over 9p, so no build tools
+    guest) echo linux-image-amd64 iproute2 bpftool libbpf1 libelf1 zlib1g ipvsadm netsniff-ng kmod ethtool procps util-linux ;;
+    # builds and runs xdpvs (scripts/setup.sh adds the rest), and kernel IPVS
+    director) echo ipvsadm iproute2 ethtool make curl ca-certificates gnupg rsync ;;
+    # sends the traffic
+    client) echo netsniff-ng iproute2 ethtool ;;
+    # counts what arrives with the XDP sink, loaded by bpftool
+    real) echo bpftool iproute2 ethtool ;;
+    *) echo "provision.sh: unknown role '$1' (guest, director, client, real)" >&2; return 2 ;;
+  esac
+}
+
+if [ "${1:-}" = --list ]; then
+  packages "${2:?provision.sh --list ROLE}"
+  exit 0
+fi
+
+role="${1:?usage: provision.sh [--list] ROLE}"
+pkgs=$(packages "$role")
+[ "$(id -u)" = 0 ] || { echo "provision.sh: run as root" >&2; exit 1; }
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+
+if [ "$role" = director ]; then
+  # Node 20 or later: Debian 12 ships 18, so take NodeSource's signed
+  # repository, as this project's own CI machine does.
+  if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null; then
+    curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key | gpg --dearmor --yes -o /usr/share/keyrings/nodesource.gpg
+    echo 'deb [signed-by=/usr/share/keyrings/nodesource.gpg] https://deb.nodesource.com/node_20.x nodistro main' >/etc/apt/sources.list.d/nodesource.list
+    apt-get update -qq
+    apt-get install -y -qq nodejs >/dev/null
+  fi
+fi
