@@ -2,8 +2,9 @@
 // real server that counts, each reached by a command prefix. Two testbeds:
 //  - LabTestbed: namespaces on this machine (agent/lab), prefix
 //    `ip netns exec NS`; used on the host and inside the qemu VM;
-//  - HostsTestbed: separate machines (the Vagrantfile's), this machine the
-//    director (no prefix), client and real over `ssh HOST sudo`.
+//  - HostsTestbed: the machines of a hosts file (the Vagrantfile's: this
+//    machine the director, client and real over `ssh HOST sudo`), or any
+//    command prefixes (the netns test of this testbed).
 // Everything on the client and the real goes through the prefix with tools
 // Debian ships (trafgen, bpftool, ip), so neither needs node or this tree.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -137,14 +138,29 @@ export class LabTestbed implements Testbed {
   }
 }
 
-/** The machines of a hosts file (see bench/vagrant-hosts.json). */
+/**
+ * A machine of a hosts file: reached over `ssh` (user@host, then sudo), or
+ * by an explicit command prefix `exec` (e.g. ["ip", "netns", "exec", "ns"]);
+ * neither: this machine. `dev` defaults to the interface holding `addr`.
+ */
+export interface MachineSpec {
+  addr: string;
+  dev?: string;
+  ssh?: string;
+  exec?: string[];
+}
+
+/** The machines of --on hosts (see bench/vagrant-hosts.json). */
 export interface HostsFile {
   vip: string;
-  /** ssh options for client and real, e.g. ["-i", "/path/key"] */
+  /** ssh options for every ssh machine, e.g. ["-i", "/path/key"] */
   ssh?: string[];
-  director: { dev: string; addr: string };
-  client: { ssh: string; dev: string; addr: string };
-  real: { ssh: string; dev: string; addr: string };
+  /** a bpffs directory the director and the real pin in (default /sys/fs/bpf) */
+  bpffs?: string;
+  /** no ssh: the director shares this machine's file system (control socket, check files) */
+  director: MachineSpec;
+  client: MachineSpec;
+  real: MachineSpec;
 }
 
 export function readHostsFile(file: string): HostsFile {
@@ -154,19 +170,38 @@ export function readHostsFile(file: string): HostsFile {
   } catch (err) {
     throw new Error(`${file}: ${(err as Error).message}`);
   }
-  const need = (v: unknown, field: string): void => {
-    if (typeof v !== 'string' || v === '') throw new Error(`${file}: field "${field}" must be a non-empty string`);
+  const fail = (field: string, what: string): never => {
+    throw new Error(`${file}: field "${field}" ${what}`);
   };
-  need(h.vip, 'vip');
+  const str = (v: unknown, field: string, optional = false): void => {
+    if (optional && v === undefined) return;
+    if (typeof v !== 'string' || v === '') fail(field, 'must be a non-empty string');
+  };
+  const strings = (v: unknown, field: string): void => {
+    if (v !== undefined && !(Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x !== ''))) fail(field, 'must be a list of non-empty strings');
+  };
+  str(h.vip, 'vip');
+  strings(h.ssh, 'ssh');
+  str(h.bpffs, 'bpffs', true);
   for (const role of ['director', 'client', 'real'] as const) {
-    if (typeof h[role] !== 'object' || h[role] === null) throw new Error(`${file}: field "${role}" must be an object`);
-    need(h[role].dev, `${role}.dev`);
-    need(h[role].addr, `${role}.addr`);
+    const m = h[role];
+    if (typeof m !== 'object' || m === null) fail(role, 'must be an object');
+    str(m.addr, `${role}.addr`);
+    str(m.dev, `${role}.dev`, true);
+    str(m.ssh, `${role}.ssh`, true);
+    strings(m.exec, `${role}.exec`);
+    if (m.ssh !== undefined && m.exec !== undefined) fail(role, 'takes "ssh" or "exec", not both');
   }
-  need(h.client.ssh, 'client.ssh');
-  need(h.real.ssh, 'real.ssh');
-  if (h.ssh !== undefined && !(Array.isArray(h.ssh) && h.ssh.every((s) => typeof s === 'string'))) throw new Error(`${file}: field "ssh" must be a list of strings`);
+  if (h.director.ssh !== undefined) fail('director.ssh', 'is not supported: run the bench on the director');
   return h;
+}
+
+/** The interface holding addr on a machine. */
+function devWithAddr(m: Pick<Machine, 'name' | 'exec'>, addr: string): string {
+  const rows = JSON.parse(on(m, ['ip', '-j', 'addr', 'show'])) as { ifname: string; addr_info?: { local?: string }[] }[];
+  const row = rows.find((r) => r.addr_info?.some((a) => a.local === addr));
+  if (!row) throw new Error(`${m.name}: no interface has address ${addr}`);
+  return row.ifname;
 }
 
 export class HostsTestbed implements Testbed {
@@ -175,21 +210,24 @@ export class HostsTestbed implements Testbed {
   readonly client: Machine;
   readonly director: Machine;
   readonly real: Machine;
-  readonly pinRoot = '/sys/fs/bpf';
+  readonly pinRoot: string;
   private readonly workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'xdpvs-bench-'));
   private readonly agents: AgentProcess[] = [];
 
   constructor(hosts: HostsFile) {
     this.vip = hosts.vip;
-    this.where = `separate machines: client ${hosts.client.ssh}, this director, real ${hosts.real.ssh}`;
-    const ssh = (target: string): string[] => ['ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=accept-new', ...(hosts.ssh ?? []), target, 'sudo'];
-    const machine = (name: string, exec: string[], h: { dev: string; addr: string }): Machine => {
-      const m = { name, exec, dev: h.dev, addr: h.addr, mac: '' };
-      return { ...m, mac: macOf(m, h.dev) };
+    this.pinRoot = hosts.bpffs ?? '/sys/fs/bpf';
+    const machine = (name: string, spec: MachineSpec): Machine => {
+      const exec = spec.exec ?? (spec.ssh ? ['ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=accept-new', ...(hosts.ssh ?? []), spec.ssh, 'sudo'] : []);
+      const m = { name, exec };
+      const dev = spec.dev ?? devWithAddr(m, spec.addr);
+      return { ...m, dev, addr: spec.addr, mac: macOf(m, dev) };
     };
-    this.director = machine('director', [], hosts.director);
-    this.client = machine('client', ssh(hosts.client.ssh), hosts.client);
-    this.real = machine('real', ssh(hosts.real.ssh), hosts.real);
+    this.director = machine('director', hosts.director);
+    this.client = machine('client', hosts.client);
+    this.real = machine('real', hosts.real);
+    const desc = (spec: MachineSpec): string => spec.ssh ?? (spec.exec ? spec.exec.join(' ') : 'this machine');
+    this.where = `separate machines: client ${desc(hosts.client)} (${this.client.dev}), director ${desc(hosts.director)} (${this.director.dev}), real ${desc(hosts.real)} (${this.real.dev})`;
   }
 
   writeFile(name: string, text: string): string {
@@ -200,10 +238,8 @@ export class HostsTestbed implements Testbed {
 
   startAgent(configFile: string, extra: string[]): { agent: AgentProcess; stateDir: string } {
     const stateDir = path.join(this.workDir, 'state');
-    const proc = spawn(XDPVS_BIN, ['run', '-f', configFile, '-i', this.director.dev, '--pin-dir', '/sys/fs/bpf/xdpvs-bench', '--state-dir', stateDir, ...extra], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const agent = new AgentProcess(proc);
+    const argv = [...this.director.exec, XDPVS_BIN, 'run', '-f', configFile, '-i', this.director.dev, '--pin-dir', `${this.pinRoot}/xdpvs-bench`, '--state-dir', stateDir, ...extra];
+    const agent = new AgentProcess(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }));
     this.agents.push(agent);
     return { agent, stateDir };
   }

@@ -3,8 +3,11 @@
 # place: bench/vm/build-image.sh builds the qemu guest from the `guest` list,
 # and the Vagrantfile provisions its machines with `provision.sh ROLE`.
 #   provision.sh --list ROLE   print the role's packages
-#   provision.sh ROLE          install them (root, apt), then the role's set-up
-# Roles: guest (the qemu bench VM), director, client, real.
+#   provision.sh ROLE          install them (root, apt)
+#   provision.sh director [DIR]  ... and build the project in DIR
+#   provision.sh real [VIP]      ... and put VIP on lo with arp_ignore and
+#                                arp_announce, as Direct Routing needs
+# Roles: guest (the qemu VM), director, client, real.
 set -euo pipefail
 
 packages() {
@@ -44,4 +47,14 @@ if [ "$role" = director ]; then
     apt-get update -qq
     apt-get install -y -qq nodejs >/dev/null
   fi
+  # scripts/setup.sh (via make) installs the build packages and runs npm ci
+  if [ -n "${2:-}" ]; then
+    make -C "$2" build
+  fi
+fi
+
+if [ "$role" = real ] && [ -n "${2:-}" ]; then
+  printf 'net.ipv4.conf.all.arp_ignore = 1\nnet.ipv4.conf.all.arp_announce = 2\n' >/etc/sysctl.d/90-xdpvs-real.conf
+  sysctl -q -p /etc/sysctl.d/90-xdpvs-real.conf
+  ip addr replace "$2/32" dev lo
 fi

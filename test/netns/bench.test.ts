@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runBench } from '../../bench/run';
+import { Lab } from '../../agent/lab/lab';
 import { requireRoot } from '../support/root';
 
 describe('benchmark harness (smoke run)', () => {
@@ -38,6 +39,32 @@ describe('benchmark harness (smoke run)', () => {
       assert.match(fs.readFileSync(files[1]!, 'utf8'), /\| xdpvs-dr \| [\d.]+ [kM]? ?\|/);
       assert.match(fs.readFileSync(files[2]!, 'utf8'), /^<svg /);
     } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('runs on the machines of a hosts file (the Vagrant topology), here namespaces reached by command prefixes', async () => {
+    requireRoot('netns');
+    const lab = new Lab({ tag: 'bh', reals: 1 });
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'xdpvs-bench-'));
+    try {
+      const prefix = (ns: string): string[] => ['ip', 'netns', 'exec', ns];
+      const hostsFile = path.join(out, 'hosts.json');
+      // no "dev": the testbed finds the interface holding each address
+      fs.writeFileSync(hostsFile, JSON.stringify({
+        vip: lab.vip,
+        bpffs: lab.bpffs,
+        director: { addr: lab.directors[0]!.addr, exec: prefix(lab.directors[0]!.ns) },
+        client: { addr: lab.client.addr, exec: prefix(lab.client.ns) },
+        real: { addr: lab.reals[0]!.addr, exec: prefix(lab.reals[0]!.ns) },
+      }));
+      const { suite } = await runBench({ on: ['hosts'], hostsFile, seconds: 1, runs: 1, out, vmTimeoutMin: 1 });
+      const report = suite.environments[0]!;
+      assert.equal(report.label, 'hosts');
+      assert.match(report.where, new RegExp(`director ip netns exec ${lab.directors[0]!.ns} \\(${lab.directors[0]!.dev}\\)`));
+      for (const m of report.modes.filter((x) => x.mode.startsWith('xdpvs') || x.mode === 'ceiling')) assert.ok(m.runs[0]! > 0, `${m.mode}: ${m.runs[0]} pps`);
+    } finally {
+      await lab.cleanup();
       fs.rmSync(out, { recursive: true, force: true });
     }
   });
