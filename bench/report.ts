@@ -51,20 +51,35 @@ export function ipvsCounterpart(mode: string): string | undefined {
 }
 
 /** Median pps per mode and the ratios the tables show, for one testbed. */
-export function ratios(r: BenchReport): Map<string, { median: number; vsCeiling?: number; vsIpvs?: number; perCore?: number }> {
-  const med = new Map(r.modes.filter((m) => m.runs.length > 0).map((m) => [m.mode, median(m.runs)]));
-  const out = new Map<string, { median: number; vsCeiling?: number; vsIpvs?: number; perCore?: number }>();
-  const ceiling = med.get('ceiling');
+export interface Ratios {
+  median: number;
+  /** median pps over the ceiling's */
+  vsCeiling?: number;
+  /** median pps over the IPVS mode's of the same method */
+  vsIpvs?: number;
+  /** median pps per softirq core (median of the runs' softirq cores) */
+  perCore?: number;
+  /** perCore over the IPVS mode's */
+  perCoreVsIpvs?: number;
+}
+
+export function ratios(r: BenchReport): Map<string, Ratios> {
+  const base = new Map<string, { median: number; perCore?: number }>();
   for (const m of r.modes) {
-    const v = med.get(m.mode);
-    if (v === undefined) continue;
-    const ipvs = med.get(ipvsCounterpart(m.mode) ?? '');
+    if (m.runs.length === 0) continue;
+    const v = median(m.runs);
     const cores = m.softirqCores?.length ? median(m.softirqCores) : 0;
-    out.set(m.mode, {
-      median: v,
-      vsCeiling: ceiling ? v / ceiling : undefined,
-      vsIpvs: ipvs ? v / ipvs : undefined,
-      perCore: cores > 0.01 ? v / cores : undefined,
+    base.set(m.mode, { median: v, perCore: cores > 0.01 ? v / cores : undefined });
+  }
+  const ceiling = base.get('ceiling')?.median;
+  const out = new Map<string, Ratios>();
+  for (const [mode, b] of base) {
+    const ipvs = base.get(ipvsCounterpart(mode) ?? '');
+    out.set(mode, {
+      ...b,
+      vsCeiling: ceiling ? b.median / ceiling : undefined,
+      vsIpvs: ipvs ? b.median / ipvs.median : undefined,
+      perCoreVsIpvs: ipvs?.perCore && b.perCore ? b.perCore / ipvs.perCore : undefined,
     });
   }
   return out;
@@ -75,20 +90,20 @@ export function markdownOne(r: BenchReport): string {
   const lines = [
     `**${r.label}**: ${r.where}; host ${r.host}, kernel ${r.kernel}, ${r.cpus} CPUs; ${r.frameBytes}-byte frames, ${r.flows} UDP flows, ${r.seconds} s per run; pps counted at the real server.`,
     '',
-    '| mode | median pps | min - max | runs | softirq cores | pps per softirq core | vs ceiling | xdpvs / IPVS |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| mode | median pps | min - max | runs | softirq cores | pps per softirq core | vs ceiling | xdpvs / IPVS: pps | per core |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const m of r.modes) {
     const x = rs.get(m.mode);
     if (!x) {
-      lines.push(`| ${m.mode} | not measured | | | | | | ${m.note ?? ''} |`);
+      lines.push(`| ${m.mode} | not measured | | | | | | | ${m.note ?? ''} |`);
       continue;
     }
     const cores = m.softirqCores?.length ? median(m.softirqCores).toFixed(2) : '';
     lines.push(
       `| ${m.mode} | ${fmt(x.median)} | ${fmt(Math.min(...m.runs))} - ${fmt(Math.max(...m.runs))} | ${m.runs.length} | ${cores} | ${x.perCore ? fmt(x.perCore) : ''} | ${
         x.vsCeiling ? `${(x.vsCeiling * 100).toFixed(0)} %` : ''
-      } | ${x.vsIpvs ? `${x.vsIpvs.toFixed(2)} x` : ''} |`,
+      } | ${x.vsIpvs ? `${x.vsIpvs.toFixed(2)} x` : ''} | ${x.perCoreVsIpvs ? `${x.perCoreVsIpvs.toFixed(2)} x` : ''} |`,
     );
   }
   lines.push('', '| control plane | ms |', '|---|---:|');

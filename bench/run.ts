@@ -5,8 +5,9 @@
 // ceiling (bpf/ceiling.bpf.o: fixed MAC rewrite + XDP_TX on the same path),
 // xdpvs DR / TUN / DR under a SYN flood, and kernel IPVS DR / TUN / DR under
 // a SYN flood where the director's kernel has ip_vs. Testbeds (--on):
-// namespaces on this machine, the same inside a qemu VM booting Debian's
-// kernel (bench/vm, which has ip_vs), or separate machines (--hosts-file, the
+// namespaces joined by veth on this machine; the qemu VM booting Debian's
+// kernel (bench/vm, which has ip_vs), where the same runs plus a testbed of
+// virtio-net NICs (nics); or separate machines (--hosts-file, the
 // Vagrantfile's). Ratios are compared within one testbed only.
 // A benchmark never asserts a speed.
 import { once } from 'node:events';
@@ -17,8 +18,8 @@ import { Command } from 'commander';
 import { buildMaglevRing } from '../agent/sched/maglev';
 import { ask } from '../agent/control/client';
 import { median, writeSuite, type BenchReport, type BenchSuite, type ModeResult } from './report';
-import { HostsTestbed, LabTestbed, OBJ, XdpOnMachine, on, readHostsFile, spawnOn, type Testbed } from './testbed';
-import { runInVm } from './vm';
+import { HostsTestbed, LabTestbed, OBJ, XdpOnMachine, nicTestbed, on, readHostsFile, spawnOn, type Testbed } from './testbed';
+import { VM_NICS, runInVm } from './vm';
 
 const ROOT = path.join(__dirname, '..', '..');
 const FLOWS = 10_000;
@@ -255,7 +256,16 @@ export function benchHost(opts: BenchOptions): Promise<BenchReport> {
   return withTestbed(() => new LabTestbed(), (tb) => benchOn(tb, opts, 'host'));
 }
 
-export const TESTBEDS = ['host', 'vm', 'hosts'] as const;
+export const TESTBEDS = ['host', 'vm', 'hosts', 'nics'] as const;
+
+const NICS_WHERE = 'three virtio-net NICs on one qemu hub (client, director, real), one namespace each: XDP in a NIC driver';
+
+/** One testbed of this machine (not the VM, which runs these inside). */
+async function benchHere(where: string, o: BenchOptions & { hosts?: ReturnType<typeof readHostsFile> }): Promise<BenchReport> {
+  if (where === 'host') return benchHost(o);
+  if (where === 'nics') return withTestbed(() => nicTestbed(VM_NICS, NICS_WHERE), (tb) => benchOn(tb, o, 'nics'));
+  return withTestbed(() => new HostsTestbed(o.hosts!), (tb) => benchOn(tb, o, 'hosts'));
+}
 
 export interface RunOptions extends BenchOptions {
   on: string[];
@@ -264,16 +274,20 @@ export interface RunOptions extends BenchOptions {
   vmTimeoutMin: number;
 }
 
+/** Rejects unknown testbeds before anything runs; reads the hosts file. */
+function checkTestbeds(on: string[], hostsFile?: string): ReturnType<typeof readHostsFile> | undefined {
+  for (const where of on) if (!(TESTBEDS as readonly string[]).includes(where)) throw new Error(`--on: unknown testbed "${where}" (${TESTBEDS.join(', ')})`);
+  if (on.includes('hosts') && !hostsFile) throw new Error('--on hosts needs --hosts-file FILE');
+  return hostsFile ? readHostsFile(hostsFile) : undefined;
+}
+
 export async function runBench(o: RunOptions): Promise<{ suite: BenchSuite; files: string[] }> {
-  for (const where of o.on) if (!(TESTBEDS as readonly string[]).includes(where)) throw new Error(`--on: unknown testbed "${where}" (${TESTBEDS.join(', ')})`);
-  if (o.on.includes('hosts') && !o.hostsFile) throw new Error('--on hosts needs --hosts-file FILE');
-  const hosts = o.hostsFile ? readHostsFile(o.hostsFile) : undefined;
+  const hosts = checkTestbeds(o.on, o.hostsFile);
   const environments: BenchReport[] = [];
   for (const where of o.on) {
     console.log(`\n== testbed: ${where}`);
-    if (where === 'host') environments.push(await benchHost(o));
-    else if (where === 'vm') environments.push(await runInVm({ seconds: o.seconds, runs: o.runs, timeoutMs: o.vmTimeoutMin * 60_000 }));
-    else environments.push(await withTestbed(() => new HostsTestbed(hosts!), (tb) => benchOn(tb, o, 'hosts')));
+    if (where === 'vm') environments.push(...(await runInVm({ seconds: o.seconds, runs: o.runs, timeoutMs: o.vmTimeoutMin * 60_000 })));
+    else environments.push(await benchHere(where, { ...o, hosts }));
   }
   const suite: BenchSuite = {
     date: new Date().toISOString().slice(0, 10),
@@ -287,13 +301,17 @@ export async function runBench(o: RunOptions): Promise<{ suite: BenchSuite; file
 if (require.main === module) {
   const cmd = new Command('bench')
     .description('packets per second through the director, counted at the real server')
-    .option('--on <testbeds>', `comma-separated testbeds: host (namespaces here), vm (namespaces in a qemu VM with Debian's kernel, which has ip_vs), hosts (machines of --hosts-file)`, 'host,vm')
+    .option(
+      '--on <testbeds>',
+      "comma-separated testbeds: host (namespaces and veth here), vm (a qemu VM with Debian's kernel, which has ip_vs: its veth and its virtio-net testbeds), hosts (the machines of --hosts-file), nics (the VM's virtio-net NICs; used inside the VM)",
+      'host,vm',
+    )
     .option('--hosts-file <file>', 'client, director and real for --on hosts (see bench/vagrant-hosts.json)')
     .option('--seconds <n>', 'measured seconds per run', '5')
     .option('--runs <n>', 'runs per mode', '3')
     .option('--out <dir>', 'where the report goes', path.join(ROOT, 'bench', 'results'))
     .option('--vm-timeout <minutes>', 'the VM testbed is stopped after this long', '30')
-    .option('--json <file>', 'one testbed only (--on host): write its JSON report there and nothing else (the VM uses this)')
+    .option('--json <file>', 'write the testbeds\' reports (a JSON list) there and nothing else (the VM uses this; not with --on vm)')
     .action(async (o: { on: string; hostsFile?: string; seconds: string; runs: string; out: string; vmTimeout: string; json?: string }) => {
       const num = (v: string, flag: string): number => {
         const n = Number(v);
@@ -301,11 +319,15 @@ if (require.main === module) {
         return n;
       };
       const opts = { seconds: num(o.seconds, '--seconds'), runs: Math.round(num(o.runs, '--runs')) };
+      const on = o.on.split(',').map((s) => s.trim()).filter(Boolean);
       if (o.json) {
-        fs.writeFileSync(o.json, `${JSON.stringify(await benchHost(opts), null, 2)}\n`);
+        if (on.includes('vm')) throw new Error('--json: not with --on vm');
+        const hosts = checkTestbeds(on, o.hostsFile);
+        const reports: BenchReport[] = [];
+        for (const where of on) reports.push(await benchHere(where, { ...opts, hosts }));
+        fs.writeFileSync(o.json, `${JSON.stringify(reports, null, 2)}\n`);
         return;
       }
-      const on = o.on.split(',').map((s) => s.trim()).filter(Boolean);
       const { files } = await runBench({ ...opts, on, hostsFile: o.hostsFile, out: o.out, vmTimeoutMin: num(o.vmTimeout, '--vm-timeout') });
       console.log(`\nreport: ${files.join(', ')}\n`);
       console.log(fs.readFileSync(files[1]!, 'utf8'));

@@ -4,7 +4,9 @@
 //    `ip netns exec NS`; used on the host and inside the qemu VM;
 //  - HostsTestbed: the machines of a hosts file (the Vagrantfile's: this
 //    machine the director, client and real over `ssh HOST sudo`), or any
-//    command prefixes (the netns test of this testbed).
+//    command prefixes (the netns test of this testbed);
+//  - nicTestbed: three NICs of this machine, one per namespace (in the qemu
+//    VM: virtio-net devices on one qemu hub, so XDP runs in a NIC driver).
 // Everything on the client and the real goes through the prefix with tools
 // Debian ships (trafgen, bpftool, ip), so neither needs node or this tree.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -12,6 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Lab, AgentProcess, XDPVS_BIN } from '../agent/lab/lab';
+import { Topology, sh } from '../agent/lab/netns';
 
 const ROOT = path.join(__dirname, '..', '..');
 export const OBJ = (n: string): string => path.join(ROOT, 'bpf', 'build', `${n}.bpf.o`);
@@ -214,7 +217,12 @@ export class HostsTestbed implements Testbed {
   private readonly workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'xdpvs-bench-'));
   private readonly agents: AgentProcess[] = [];
 
-  constructor(hosts: HostsFile) {
+  /** `where` describes the testbed; `after` runs last in cleanup() */
+  constructor(
+    hosts: HostsFile,
+    where?: string,
+    private readonly after?: () => void,
+  ) {
     this.vip = hosts.vip;
     this.pinRoot = hosts.bpffs ?? '/sys/fs/bpf';
     const machine = (name: string, spec: MachineSpec): Machine => {
@@ -227,7 +235,7 @@ export class HostsTestbed implements Testbed {
     this.client = machine('client', hosts.client);
     this.real = machine('real', hosts.real);
     const desc = (spec: MachineSpec): string => spec.ssh ?? (spec.exec ? spec.exec.join(' ') : 'this machine');
-    this.where = `separate machines: client ${desc(hosts.client)} (${this.client.dev}), director ${desc(hosts.director)} (${this.director.dev}), real ${desc(hosts.real)} (${this.real.dev})`;
+    this.where = where ?? `separate machines: client ${desc(hosts.client)} (${this.client.dev}), director ${desc(hosts.director)} (${this.director.dev}), real ${desc(hosts.real)} (${this.real.dev})`;
   }
 
   writeFile(name: string, text: string): string {
@@ -252,5 +260,48 @@ export class HostsTestbed implements Testbed {
       }
     }
     fs.rmSync(this.workDir, { recursive: true, force: true });
+    this.after?.();
+  }
+}
+
+/** The MAC addresses of the NICs a nic testbed uses (the qemu VM's). */
+export interface NicMacs {
+  client: string;
+  director: string;
+  real: string;
+}
+
+/**
+ * Each NIC, found by MAC, moved into a namespace of its own with the lab's
+ * addresses. Removing the namespaces hands the NICs back.
+ */
+export function nicTestbed(macs: NicMacs, where: string): HostsTestbed {
+  const links = JSON.parse(sh('ip', ['-j', 'link', 'show'])) as { ifname: string; address?: string }[];
+  const devOf = (role: keyof NicMacs): string => {
+    const l = links.find((x) => x.address === macs[role]);
+    if (!l) throw new Error(`nics testbed: no interface has MAC ${macs[role]} (the ${role}'s); it exists in the bench VM (bench/vm.ts)`);
+    return l.ifname;
+  };
+  const devs = { client: devOf('client'), director: devOf('director'), real: devOf('real') };
+  const topo = new Topology('n');
+  try {
+    const place = (role: keyof NicMacs, addr: string): MachineSpec => {
+      const ns = topo.netns(role[0]!);
+      sh('ip', ['link', 'set', 'dev', devs[role], 'netns', ns]);
+      sh('ip', ['-n', ns, 'link', 'set', 'dev', devs[role], 'up']);
+      sh('ip', ['-n', ns, 'addr', 'add', `${addr}/24`, 'dev', devs[role]]);
+      return { addr, dev: devs[role], exec: ['ip', 'netns', 'exec', ns] };
+    };
+    const hosts: HostsFile = {
+      vip: '198.18.1.100',
+      bpffs: topo.bpffs(),
+      client: place('client', '198.18.0.200'),
+      director: place('director', '198.18.0.1'),
+      real: place('real', '198.18.0.11'),
+    };
+    return new HostsTestbed(hosts, where, () => topo.cleanup());
+  } catch (err) {
+    topo.cleanup();
+    throw err;
   }
 }

@@ -16,6 +16,12 @@ const ROOT = path.join(__dirname, '..', '..');
 const VM_DIR = path.join(ROOT, 'bench', 'vm');
 export const VM_CPUS = Math.min(2, os.cpus().length);
 
+/**
+ * The VM's three virtio-net NICs, on one qemu hub (frames between them never
+ * leave qemu): the nics testbed puts each in a namespace of its own.
+ */
+export const VM_NICS = { client: '52:54:00:78:76:0a', director: '52:54:00:78:76:01', real: '52:54:00:78:76:0b' } as const;
+
 /** The qemu command line for one boot. */
 export function qemuArgs(imageDir: string, shareOut: string, cpus: number, memMiB: number): string[] {
   return [
@@ -25,7 +31,9 @@ export function qemuArgs(imageDir: string, shareOut: string, cpus: number, memMi
     '-display', 'none',
     '-serial', 'stdio',
     '-monitor', 'none',
+    // no network of the host's: only NICs on an internal hub
     '-nic', 'none',
+    ...Object.values(VM_NICS).flatMap((mac, i) => ['-netdev', `hubport,id=hub${i},hubid=0`, '-device', `virtio-net-pci,netdev=hub${i},mac=${mac}`]),
     '-no-reboot',
     // writes go to a temporary overlay: every boot starts from the same image
     '-snapshot',
@@ -106,17 +114,16 @@ export interface VmBenchOptions {
   timeoutMs: number;
 }
 
-/** The harness on the namespace testbed inside the VM; its report. */
-export async function runInVm(o: VmBenchOptions): Promise<BenchReport> {
-  const r = await bootVm({ job: `bench --seconds ${o.seconds} --runs ${o.runs}`, timeoutMs: o.timeoutMs, echo: 'vm| ' });
+/** The harness inside the VM, on its veth and its virtio-net testbeds; their reports. */
+export async function runInVm(o: VmBenchOptions): Promise<BenchReport[]> {
+  const r = await bootVm({ job: `bench --on host,nics --seconds ${o.seconds} --runs ${o.runs}`, timeoutMs: o.timeoutMs, echo: 'vm| ' });
   const json = r.files.get('report.json');
   if (r.status !== 0 || !json) {
     throw new Error(`VM testbed failed (${r.why ?? `harness exit ${r.status}`}); last console lines:\n${r.console.slice(-25).join('\n')}`);
   }
-  const report = JSON.parse(json) as BenchReport;
-  return {
+  return (JSON.parse(json) as BenchReport[]).map((report) => ({
     ...report,
-    label: 'vm',
+    label: report.label === 'host' ? 'vm-veth' : 'vm-nics',
     where: `qemu VM (software emulation, ${VM_CPUS} vCPUs) with Debian 12 and its kernel; inside it, ${report.where}`,
-  };
+  }));
 }

@@ -3,8 +3,9 @@
 # with the project at /xdpvs (read-only) and the host's job directory at
 # /out. Sets up what the namespace lab needs, loads IPVS, then runs the job
 # in /out/job (one line: a name and its arguments):
-#   bench ARGS...   the benchmark harness on the namespace testbed; the
-#                   report goes to /out/report.json
+#   bench ARGS...   the benchmark harness (e.g. --on host,nics: the veth
+#                   lab and the VM's virtio-net NICs); the reports go to
+#                   /out/report.json
 #   test PATHS...   node's test runner over built tests (e.g. dist/test/packet/)
 # The job's exit status goes to /out/status; the console is the VM's serial.
 set -u

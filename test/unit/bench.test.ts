@@ -68,7 +68,7 @@ describe('bench report', () => {
       { mode: 'ceiling', description: '', runs: [250, 240, 260], softirqCores: [0.5, 0.5, 0.5] },
       { mode: 'xdpvs-dr', description: '', runs: [200, 190, 230], softirqCores: [0.5, 0.4, 0.6] },
       { mode: 'xdpvs-tun', description: '', runs: [150], softirqCores: [0] },
-      { mode: 'ipvs-dr', description: '', runs: [100, 100, 90] },
+      { mode: 'ipvs-dr', description: '', runs: [100, 100, 90], softirqCores: [0.8, 0.8, 0.8] },
       { mode: 'ipvs-tun', description: '', runs: [], note: 'kernel x has no ip_vs' },
     ],
     controlPlane: { 'Maglev ring 65537 slots, 10 reals': 1.25 },
@@ -76,17 +76,17 @@ describe('bench report', () => {
 
   it('takes medians, ratios to the ceiling and to IPVS of the same method, and pps per softirq core', () => {
     const r = ratios(report);
-    assert.deepEqual(r.get('xdpvs-dr'), { median: 200, vsCeiling: 0.8, vsIpvs: 2, perCore: 400 });
+    assert.deepEqual(r.get('xdpvs-dr'), { median: 200, vsCeiling: 0.8, vsIpvs: 2, perCore: 400, perCoreVsIpvs: 3.2 });
     // no IPVS counterpart measured, no CPU figure: no ratio rather than a wrong one
-    assert.deepEqual(r.get('xdpvs-tun'), { median: 150, vsCeiling: 0.6, vsIpvs: undefined, perCore: undefined });
+    assert.deepEqual(r.get('xdpvs-tun'), { median: 150, vsCeiling: 0.6, vsIpvs: undefined, perCore: undefined, perCoreVsIpvs: undefined });
     assert.equal(r.get('ipvs-tun'), undefined);
   });
 
   it('prints one row per mode, the unmeasured with their reason', () => {
     const md = markdownOne(report);
     assert.match(md, /^\*\*vm\*\*: namespaces; host h, kernel 6\.1\.0, 2 CPUs/);
-    assert.ok(md.includes('| xdpvs-dr | 200 | 190 - 230 | 3 | 0.50 | 400 | 80 % | 2.00 x |'), md);
-    assert.ok(md.includes('| ipvs-tun | not measured | | | | | | kernel x has no ip_vs |'), md);
+    assert.ok(md.includes('| xdpvs-dr | 200 | 190 - 230 | 3 | 0.50 | 400 | 80 % | 2.00 x | 3.20 x |'), md);
+    assert.ok(md.includes('| ipvs-tun | not measured | | | | | | | kernel x has no ip_vs |'), md);
     assert.ok(md.includes('| Maglev ring 65537 slots, 10 reals | 1.3 |'), md);
     const chart = svg({ date: 'd', host: 'h', command: 'c', environments: [report, { ...report, label: 'host' }] });
     assert.equal(chart.match(/<rect /g)?.length, 8);
@@ -104,6 +104,8 @@ describe('bench traffic and VM', () => {
   it('boots without a network device, from a throw-away overlay, the project shared read-only', () => {
     const a = qemuArgs('/img', '/out', 2, 2048).join(' ');
     assert.match(a, /-nic none/);
+    // NICs only on qemu's internal hub, never a host netdev (user, tap, socket)
+    assert.deepEqual(a.match(/-netdev \S+/g), ['-netdev hubport,id=hub0,hubid=0', '-netdev hubport,id=hub1,hubid=0', '-netdev hubport,id=hub2,hubid=0']);
     assert.match(a, /-snapshot/);
     assert.match(a, /mount_tag=xdpvs,security_model=none,readonly=on/);
     assert.match(a, /local,path=\/out,mount_tag=out,security_model=none( |$)/);
