@@ -25,6 +25,8 @@ export interface BenchReport {
   seconds: number;
   flows: number;
   frameBytes: number;
+  /** pps at the real with nothing on the director (the testbed's own check: about 0) */
+  leakPps: number;
   modes: ModeResult[];
   controlPlane: Record<string, number>;
 }
@@ -88,7 +90,7 @@ export function ratios(r: BenchReport): Map<string, Ratios> {
 export function markdownOne(r: BenchReport): string {
   const rs = ratios(r);
   const lines = [
-    `**${r.label}**: ${r.where}; host ${r.host}, kernel ${r.kernel}, ${r.cpus} CPUs; ${r.frameBytes}-byte frames, ${r.flows} UDP flows, ${r.seconds} s per run; pps counted at the real server.`,
+    `**${r.label}**: ${r.where}; host ${r.host}, kernel ${r.kernel}, ${r.cpus} CPUs; ${r.frameBytes}-byte frames, ${r.flows} UDP flows, ${r.seconds} s per run; pps counted at the real server (${r.leakPps.toFixed(0)} pps with nothing on the director).`,
     '',
     '| mode | median pps | min - max | runs | softirq cores | pps per softirq core | vs ceiling | xdpvs / IPVS: pps | per core |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -95,8 +95,12 @@ export async function bootVm(o: VmJob): Promise<VmResult> {
     qemu.stderr.setEncoding('utf8').on('data', onData);
     const remaining = Math.max(60_000, o.timeoutMs - (Date.now() - t0));
     const timer = setTimeout(() => qemu.kill('SIGKILL'), remaining);
+    // the VM never outlives this process
+    const orphan = (): void => void qemu.kill('SIGKILL');
+    process.once('exit', orphan);
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => qemu.once('exit', (c, s) => resolve([c, s])));
     clearTimeout(timer);
+    process.removeListener('exit', orphan);
     const files = new Map<string, string>();
     for (const f of fs.readdirSync(out)) if (f !== 'job') files.set(f, fs.readFileSync(path.join(out, f), 'utf8'));
     const st = files.get('status')?.trim();

@@ -64,6 +64,7 @@ describe('bench report', () => {
     seconds: 5,
     flows: 10000,
     frameBytes: 64,
+    leakPps: 0,
     modes: [
       { mode: 'ceiling', description: '', runs: [250, 240, 260], softirqCores: [0.5, 0.5, 0.5] },
       { mode: 'xdpvs-dr', description: '', runs: [200, 190, 230], softirqCores: [0.5, 0.4, 0.6] },
