@@ -61,8 +61,11 @@ export class XdpOnMachine {
     private readonly dir: string,
   ) {}
 
-  /** `pinRoot` must be a bpffs directory visible to commands run on m. */
-  static attach(m: Machine, object: string, pinRoot: string, name: string): XdpOnMachine {
+  /**
+   * `pinRoot` must be a bpffs directory visible to commands run on m;
+   * `settings` are written (key 0) after loading, before attaching.
+   */
+  static attach(m: Machine, object: string, pinRoot: string, name: string, settings: Record<string, Buffer> = {}): XdpOnMachine {
     const dir = `${pinRoot}/${name}`;
     // a copy of the object on the machine (the real may not have this tree)
     const remoteObj = `/tmp/xdpvs-bench-${name}.bpf.o`;
@@ -71,6 +74,7 @@ export class XdpOnMachine {
     on(m, ['bpftool', 'prog', 'load', remoteObj, dir, 'type', 'xdp', 'pinmaps', `${dir}-maps`]);
     on(m, ['rm', '-f', remoteObj]);
     const x = new XdpOnMachine(m, dir);
+    for (const [map, value] of Object.entries(settings)) x.setMap(map, Buffer.alloc(4), value);
     on(m, ['bpftool', 'net', 'attach', 'xdpdrv', 'pinned', dir, 'dev', m.dev, 'overwrite']);
     return x;
   }
