@@ -61,6 +61,11 @@ class Bench {
     this.hz = Number(on(tb.director, ['getconf', 'CLK_TCK']).trim()) || 100;
   }
 
+  /** Takes the sink off the real (on separate machines it would stay). */
+  close(): void {
+    this.sink.detach();
+  }
+
   /**
    * The testbed's own check: with nothing on the director (no XDP, no IPVS)
    * the sink must count (almost) nothing, else frames reach
@@ -223,40 +228,44 @@ function maglevTimes(): Record<string, number> {
 /** Every mode on one testbed; IPVS modes are "not measured" where the kernel has no ip_vs. */
 export async function benchOn(tb: Testbed, opts: BenchOptions, label: string): Promise<BenchReport> {
   const b = new Bench(tb, opts);
-  const modes: ModeResult[] = [];
-  const leakPps = await b.leakCheck();
-  modes.push(await b.mode('ceiling', 'fixed MAC rewrite + XDP_TX (no parsing, no lookup)', 'udp', b.ceiling));
-  const ceiling = median(modes[0]!.runs);
-  if (leakPps > 0.01 * ceiling) {
-    throw new Error(`${label}: the real counts ${Math.round(leakPps)} pps with nothing on the director (${Math.round(ceiling)} pps through the ceiling): frames reach it another way, so no figure would mean anything`);
+  try {
+    const modes: ModeResult[] = [];
+    const leakPps = await b.leakCheck();
+    modes.push(await b.mode('ceiling', 'fixed MAC rewrite + XDP_TX (no parsing, no lookup)', 'udp', b.ceiling));
+    const ceiling = median(modes[0]!.runs);
+    if (leakPps > 0.01 * ceiling) {
+      throw new Error(`${label}: the real counts ${Math.round(leakPps)} pps with nothing on the director (${Math.round(ceiling)} pps through the ceiling): frames reach it another way, so no figure would mean anything`);
+    }
+    modes.push(await b.mode('xdpvs-dr', 'xdpvs Direct Routing, 10k UDP flows', 'udp', b.director('dr')));
+    modes.push(await b.mode('xdpvs-tun', 'xdpvs IPIP tunnel, 10k UDP flows', 'udp', b.director('tun')));
+    modes.push(await b.mode('xdpvs-dr-synflood', 'xdpvs DR, TCP SYNs from random sources: a new flow each packet', 'syn', b.director('dr')));
+    const ipvs: [string, string, 'udp' | 'syn', Setup][] = [
+      ['ipvs-dr', 'kernel IPVS Direct Routing (mh), 10k UDP flows', 'udp', b.ipvs('dr')],
+      ['ipvs-tun', 'kernel IPVS IPIP tunnel (mh), 10k UDP flows', 'udp', b.ipvs('tun')],
+      ['ipvs-dr-synflood', 'kernel IPVS DR, TCP SYNs from random sources: a new connection each packet', 'syn', b.ipvs('dr')],
+    ];
+    const kernel = on(tb.director, ['uname', '-r']).trim();
+    const withIpvs = b.hasIpvs();
+    for (const [mode, description, kind, setup] of ipvs) {
+      if (withIpvs) modes.push(await b.mode(mode, description, kind, setup));
+      else modes.push({ mode, description, runs: [], note: `kernel ${kernel} has no ip_vs: see the VM testbed` });
+    }
+    return {
+      label,
+      where: tb.where,
+      host: on(tb.director, ['uname', '-n']).trim(),
+      kernel,
+      cpus: Number(on(tb.director, ['nproc']).trim()),
+      seconds: opts.seconds,
+      flows: FLOWS,
+      frameBytes: 64,
+      leakPps,
+      modes,
+      controlPlane: { ...maglevTimes(), ...(await changeTimes(tb, Math.max(1, opts.runs))) },
+    };
+  } finally {
+    b.close();
   }
-  modes.push(await b.mode('xdpvs-dr', 'xdpvs Direct Routing, 10k UDP flows', 'udp', b.director('dr')));
-  modes.push(await b.mode('xdpvs-tun', 'xdpvs IPIP tunnel, 10k UDP flows', 'udp', b.director('tun')));
-  modes.push(await b.mode('xdpvs-dr-synflood', 'xdpvs DR, TCP SYNs from random sources: a new flow each packet', 'syn', b.director('dr')));
-  const ipvs: [string, string, 'udp' | 'syn', Setup][] = [
-    ['ipvs-dr', 'kernel IPVS Direct Routing (mh), 10k UDP flows', 'udp', b.ipvs('dr')],
-    ['ipvs-tun', 'kernel IPVS IPIP tunnel (mh), 10k UDP flows', 'udp', b.ipvs('tun')],
-    ['ipvs-dr-synflood', 'kernel IPVS DR, TCP SYNs from random sources: a new connection each packet', 'syn', b.ipvs('dr')],
-  ];
-  const kernel = on(tb.director, ['uname', '-r']).trim();
-  const withIpvs = b.hasIpvs();
-  for (const [mode, description, kind, setup] of ipvs) {
-    if (withIpvs) modes.push(await b.mode(mode, description, kind, setup));
-    else modes.push({ mode, description, runs: [], note: `kernel ${kernel} has no ip_vs: see the VM testbed` });
-  }
-  return {
-    label,
-    where: tb.where,
-    host: on(tb.director, ['uname', '-n']).trim(),
-    kernel,
-    cpus: Number(on(tb.director, ['nproc']).trim()),
-    seconds: opts.seconds,
-    flows: FLOWS,
-    frameBytes: 64,
-    leakPps,
-    modes,
-    controlPlane: { ...maglevTimes(), ...(await changeTimes(tb, Math.max(1, opts.runs))) },
-  };
 }
 
 /** A testbed, used and always cleaned up (also on SIGINT). */

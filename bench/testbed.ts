@@ -1,5 +1,5 @@
 // Where the benchmark runs: a client that sends, a director under test and a
-// real server that counts, each reached by a command prefix. Two testbeds:
+// real server that counts, each reached by a command prefix. Three testbeds:
 //  - LabTestbed: namespaces on this machine (agent/lab), prefix
 //    `ip netns exec NS`; used on the host and inside the qemu VM;
 //  - HostsTestbed: the machines of a hosts file (the Vagrantfile's: this

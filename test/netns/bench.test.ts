@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runBench } from '../../bench/run';
 import { Lab } from '../../agent/lab/lab';
+import { sh } from '../../agent/lab/netns';
 import { requireRoot } from '../support/root';
 
 describe('benchmark harness (smoke run)', () => {
@@ -66,6 +67,8 @@ describe('benchmark harness (smoke run)', () => {
       assert.equal(report.label, 'hosts');
       assert.match(report.where, new RegExp(`director ip netns exec ${lab.directors[0]!.ns} \\(${lab.directors[0]!.dev}\\)`));
       for (const m of report.modes.filter((x) => x.mode.startsWith('xdpvs') || x.mode === 'ceiling')) assert.ok(m.runs[0]! > 0, `${m.mode}: ${m.runs[0]} pps`);
+      // machines are left as they were found: no XDP program on the real or the director
+      for (const h of [lab.reals[0]!, lab.directors[0]!]) assert.doesNotMatch(sh('ip', ['-n', h.ns, 'link', 'show', 'dev', h.dev]), /xdp/, h.name);
     } finally {
       await lab.cleanup();
       fs.rmSync(out, { recursive: true, force: true });
