@@ -30,10 +30,11 @@
 #define IP_MF 0x2000
 
 /*
- * A big-endian 16-bit length field, with bounds the verifier can see: up to
- * Linux 6.1 (Debian 12's kernel) it forgets the range of a byte swap, and
- * then refuses packet-pointer arithmetic with the result. The barrier keeps
- * the compiler from dropping the mask it knows to be redundant.
+ * A big-endian 16-bit length field, with bounds the verifier can see: the
+ * verifier of Linux 6.1 (Debian 12's kernel) forgets the range of a byte
+ * swap and then refuses packet-pointer arithmetic with the result (newer
+ * ones track it). The barrier keeps the compiler from dropping the mask it
+ * knows to be redundant.
  */
 static __always_inline __u32 be16_len(__be16 field)
 {

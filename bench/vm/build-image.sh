@@ -2,9 +2,10 @@
 # Builds the Debian VM of the benchmark and the vm tests (run as root): a
 # Debian 12 root file system from debootstrap with the `guest` packages of
 # provision.sh, this host's node binary, and a small init that mounts the
-# project over 9p and runs bench/vm/guest.sh. Output in DIR (default bench/vm/build): vmlinuz,
-# initrd.img, root.img. Cached: debootstrap runs once; the image is rebuilt
-# when the package list, the node binary or this script change.
+# project over 9p and runs bench/vm/guest.sh. Output in DIR (default
+# bench/vm/build): vmlinuz, initrd.img, root.img. Cached: debootstrap runs
+# once; the image is rebuilt when the package list, the node binary or this
+# script change.
 #   build-image.sh [DIR]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
