@@ -22,6 +22,8 @@ export interface BenchReport {
   host: string;
   kernel: string;
   cpus: number;
+  /** the director's CPU, from /proc/cpuinfo */
+  cpuModel: string;
   seconds: number;
   flows: number;
   frameBytes: number;
@@ -90,7 +92,7 @@ export function ratios(r: BenchReport): Map<string, Ratios> {
 export function markdownOne(r: BenchReport): string {
   const rs = ratios(r);
   const lines = [
-    `**${r.label}**: ${r.where}; host ${r.host}, kernel ${r.kernel}, ${r.cpus} CPUs; ${r.frameBytes}-byte frames, ${r.flows} UDP flows, ${r.seconds} s per run; pps counted at the real server (${r.leakPps.toFixed(0)} pps with nothing on the director).`,
+    `**${r.label}**: ${r.where}; host ${r.host}, kernel ${r.kernel}, ${r.cpus} CPUs (${r.cpuModel}); ${r.frameBytes}-byte frames, ${r.flows} UDP flows, ${r.seconds} s per run; pps counted at the real server (${r.leakPps.toFixed(0)} pps with nothing on the director).`,
     '',
     '| mode | median pps | min - max | runs | softirq cores | pps per softirq core | vs ceiling | xdpvs / IPVS: pps | per core |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',

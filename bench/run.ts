@@ -256,6 +256,7 @@ export async function benchOn(tb: Testbed, opts: BenchOptions, label: string): P
       host: on(tb.director, ['uname', '-n']).trim(),
       kernel,
       cpus: Number(on(tb.director, ['nproc']).trim()),
+      cpuModel: /^model name\s*:\s*(.+)$/m.exec(on(tb.director, ['cat', '/proc/cpuinfo']))?.[1]?.trim() ?? 'unknown',
       seconds: opts.seconds,
       flows: FLOWS,
       frameBytes: 64,

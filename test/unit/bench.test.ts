@@ -61,6 +61,7 @@ describe('bench report', () => {
     host: 'h',
     kernel: '6.1.0',
     cpus: 2,
+    cpuModel: 'Example CPU @ 2.0GHz',
     seconds: 5,
     flows: 10000,
     frameBytes: 64,
@@ -85,7 +86,7 @@ describe('bench report', () => {
 
   it('prints one row per mode, the unmeasured with their reason', () => {
     const md = markdownOne(report);
-    assert.match(md, /^\*\*vm\*\*: namespaces; host h, kernel 6\.1\.0, 2 CPUs/);
+    assert.match(md, /^\*\*vm\*\*: namespaces; host h, kernel 6\.1\.0, 2 CPUs \(Example CPU @ 2\.0GHz\)/);
     assert.ok(md.includes('| xdpvs-dr | 200 | 190 - 230 | 3 | 0.50 | 400 | 80 % | 2.00 x | 3.20 x |'), md);
     assert.ok(md.includes('| ipvs-tun | not measured | | | | | | | kernel x has no ip_vs |'), md);
     assert.ok(md.includes('| Maglev ring 65537 slots, 10 reals | 1.3 |'), md);
