@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, formatDiagnostic } from './config/diagnostics';
 import { loadConfig } from './config/load';
-import type { Config, VrrpInstance } from './config/model';
+import type { Config } from './config/model';
 import { parseAddr } from './dataplane/addr';
 import { ensurePinDir } from './dataplane/bpffs';
 import { LbDataplane } from './dataplane/lb';
@@ -21,9 +21,7 @@ import { IdAllocator } from './reconcile/ids';
 import { FlowKind, Limits, REASON_NAMES } from './dataplane/abi';
 import { ControlServer } from './control/server';
 import { Metrics, type MetricsSource } from './metrics/metrics';
-import { VrrpRunner, type VrrpCounters } from './vrrp/instance';
-import { ScriptTracker } from './vrrp/track';
-import { SyncGroups } from './vrrp/syncgroup';
+import { VrrpSupervisor, type VrrpStatus } from './vrrp/supervisor';
 import type { Answer, Request, ServiceRow, StatsAnswer } from './control/protocol';
 import { FEEDBACK_SCHEDULERS, feedbackWeights } from './sched/feedback';
 import { attachXdp, detachXdp, programById, queryXdp, type XdpMode } from '../native/index';
@@ -72,15 +70,14 @@ export class Agent implements MetricsSource {
   private feedbackTimer: NodeJS.Timeout | undefined;
   private attached: { iface: string; mode: XdpMode }[] = [];
   private control: ControlServer | undefined;
-  private readonly vrrp = new Map<string, VrrpRunner>();
-  private readonly vrrpScripts = new Map<string, ScriptTracker>();
-  private syncGroups = new SyncGroups([]);
+  private readonly vrrp: VrrpSupervisor;
   private metrics: Metrics | undefined;
   private format = '';
   private readonly log: Logger;
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.log;
+    this.vrrp = new VrrpSupervisor({ clock: systemClock, log: opts.log, runScript: (c) => this.runScript(c), stateDir: opts.stateDir });
   }
 
   private get idsFile(): string {
@@ -118,7 +115,7 @@ export class Agent implements MetricsSource {
     this.feedbackTimer = setInterval(() => this.feedback(), FEEDBACK_INTERVAL_MS);
     // VRRP last: a director does not claim VIPs before its maps are warm
     await this.waitReached(5000);
-    await this.startVrrp();
+    await this.vrrp.apply(this.config);
     this.log.info({ services: this.config.services.length, vrrp: this.vrrp.size, interfaces: this.attached }, 'xdpvs running');
   }
 
@@ -244,58 +241,8 @@ export class Agent implements MetricsSource {
     }
   }
 
-  /** Starts the VRRP instances (and the scripts they track) of the configuration; keeps unchanged ones running. */
-  private async startVrrp(): Promise<void> {
-    const same = (a: VrrpInstance, b: VrrpInstance): boolean => JSON.stringify({ ...a, loc: 0 }) === JSON.stringify({ ...b, loc: 0 });
-    const wanted = new Map(this.config.vrrpInstances.map((v) => [v.name, v]));
-    for (const [name, r] of [...this.vrrp]) {
-      const w = wanted.get(name);
-      if (w && same(w, r.inst)) continue;
-      await r.stop();
-      this.vrrp.delete(name);
-    }
-    const usedScripts = new Set(this.config.vrrpInstances.flatMap((v) => v.trackScripts.map((t) => t.name)));
-    for (const [name, t] of [...this.vrrpScripts]) {
-      const def = this.config.vrrpScripts.find((s) => s.name === name);
-      if (!usedScripts.has(name) || !def || JSON.stringify({ ...def, loc: 0 }) !== JSON.stringify({ ...t.script, loc: 0 })) {
-        t.stop();
-        this.vrrpScripts.delete(name);
-      }
-    }
-    for (const s of this.config.vrrpScripts) {
-      if (!usedScripts.has(s.name) || this.vrrpScripts.has(s.name)) continue;
-      const t = new ScriptTracker(s, systemClock);
-      t.onChange((up) => this.log[up ? 'info' : 'warn']({ script: s.name }, up ? 'vrrp_script up' : 'vrrp_script down'));
-      this.vrrpScripts.set(s.name, t);
-      t.start();
-    }
-    this.syncGroups = new SyncGroups(this.config.vrrpSyncGroups);
-    const onOwnFault = (name: string, fault: boolean): void => {
-      for (const [member, f, reason] of this.syncGroups.ownFault(name, fault)) this.vrrp.get(member)?.setGroupFault(f ? reason : undefined);
-    };
-    const onOwnState = (name: string, from: string, to: string): void => {
-      const act = this.syncGroups.ownState(name, from, to);
-      if (!act) return;
-      const reason = `sync group ${this.syncGroups.groupName(name)}: ${name} is ${to}`;
-      // after this transition's own effects have run
-      setImmediate(() => {
-        for (const m of act.members) {
-          const r = this.vrrp.get(m);
-          if (act.action === 'master') r?.groupMaster(reason);
-          else r?.groupHold(reason);
-        }
-      });
-    };
-    for (const v of this.config.vrrpInstances) {
-      if (this.vrrp.has(v.name)) continue;
-      const r = new VrrpRunner(v, { clock: systemClock, log: this.log, scripts: this.vrrpScripts, runScript: (c) => this.runScript(c), stateDir: this.opts.stateDir, onOwnFault, onOwnState });
-      await r.start();
-      this.vrrp.set(v.name, r);
-    }
-  }
-
-  vrrpStatus(): { name: string; state: string; priority: number; counters: VrrpCounters }[] {
-    return [...this.vrrp.values()].map((r) => ({ name: r.inst.name, state: r.state, priority: r.priority, counters: r.counters }));
+  vrrpStatus(): VrrpStatus[] {
+    return this.vrrp.status();
   }
 
   /** Re-resolves reals: every second while one is unreached, else every reachInterval. */
@@ -362,7 +309,7 @@ export class Agent implements MetricsSource {
     }
     await this.refreshReach();
     this.reconcile();
-    await this.startVrrp();
+    await this.vrrp.apply(this.config);
     this.log.info('configuration reloaded');
     this.metrics?.reloaded(true);
     return true;
@@ -527,14 +474,7 @@ export class Agent implements MetricsSource {
   async stop(detach: boolean): Promise<void> {
     // VRRP: a clean stop hands the VIPs over at once (priority 0); a restart
     // (SIGUSR2) goes silent and keeps them for the next agent
-    if (!detach) VrrpRunner.noteMasters(this.opts.stateDir, [...this.vrrp.values()].filter((r) => r.state === 'MASTER').map((r) => r.inst.name));
-    for (const r of this.vrrp.values()) {
-      if (detach) await r.stop();
-      else r.abandon();
-    }
-    this.vrrp.clear();
-    for (const t of this.vrrpScripts.values()) t.stop();
-    this.vrrpScripts.clear();
+    await this.vrrp.stop(detach);
     // keepalived omega: a clean shutdown runs the down notifiers of what was up
     if (detach && this.config) {
       for (const s of this.config.services.filter((x) => x.omega)) {

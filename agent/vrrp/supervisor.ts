@@ -1,0 +1,121 @@
+// The VRRP side of a running agent: the configuration's instances, the
+// scripts they track and their sync groups, kept running across reloads.
+// apply() starts what is new or changed and stops what went away; status()
+// feeds `xdpvs list` and the metrics; stop() hands over (a clean stop) or
+// goes silent and keeps the VIPs for the next agent (a restart).
+import type { Logger } from 'pino';
+import type { Config, VrrpInstance } from '../config/model';
+import type { Clock } from '../health/monitor';
+import { VrrpRunner, type VrrpCounters } from './instance';
+import { ScriptTracker } from './track';
+import { SyncGroups } from './syncgroup';
+
+export interface VrrpSupervisorOptions {
+  clock: Clock;
+  log: Logger;
+  /** runs a notify script (the agent's runner: logged, never awaited) */
+  runScript: (command: string | undefined) => void;
+  /** where runners note their MASTER state across an agent restart */
+  stateDir: string;
+}
+
+export interface VrrpStatus {
+  name: string;
+  state: string;
+  priority: number;
+  counters: VrrpCounters;
+}
+
+/** Equal apart from where in the file they were written. */
+const sameDefinition = (a: object, b: object): boolean => JSON.stringify({ ...a, loc: 0 }) === JSON.stringify({ ...b, loc: 0 });
+
+export class VrrpSupervisor {
+  private readonly runners = new Map<string, VrrpRunner>();
+  private readonly scripts = new Map<string, ScriptTracker>();
+  private syncGroups = new SyncGroups([]);
+
+  constructor(private readonly opts: VrrpSupervisorOptions) {}
+
+  get size(): number {
+    return this.runners.size;
+  }
+
+  /** Starts the instances (and tracked scripts) of `config`; keeps unchanged ones running. */
+  async apply(config: Config): Promise<void> {
+    const wanted = new Map(config.vrrpInstances.map((v) => [v.name, v]));
+    for (const [name, r] of [...this.runners]) {
+      const w = wanted.get(name);
+      if (w && sameDefinition(w, r.inst)) continue;
+      await r.stop();
+      this.runners.delete(name);
+    }
+    this.applyScripts(config);
+    this.syncGroups = new SyncGroups(config.vrrpSyncGroups);
+    for (const v of config.vrrpInstances) {
+      if (this.runners.has(v.name)) continue;
+      const r = this.runner(v);
+      await r.start();
+      this.runners.set(v.name, r);
+    }
+  }
+
+  status(): VrrpStatus[] {
+    return [...this.runners.values()].map((r) => ({ name: r.inst.name, state: r.state, priority: r.priority, counters: r.counters }));
+  }
+
+  /**
+   * `handOver`: a clean stop, priority 0 at once; otherwise (a restart) go
+   * silent, note which instances were MASTER and keep their VIPs.
+   */
+  async stop(handOver: boolean): Promise<void> {
+    if (!handOver) VrrpRunner.noteMasters(this.opts.stateDir, [...this.runners.values()].filter((r) => r.state === 'MASTER').map((r) => r.inst.name));
+    for (const r of this.runners.values()) {
+      if (handOver) await r.stop();
+      else r.abandon();
+    }
+    this.runners.clear();
+    for (const t of this.scripts.values()) t.stop();
+    this.scripts.clear();
+  }
+
+  /** The tracked scripts: only those an instance uses, restarted when their definition changed. */
+  private applyScripts(config: Config): void {
+    const used = new Set(config.vrrpInstances.flatMap((v) => v.trackScripts.map((t) => t.name)));
+    for (const [name, t] of [...this.scripts]) {
+      const def = config.vrrpScripts.find((s) => s.name === name);
+      if (!used.has(name) || !def || !sameDefinition(def, t.script)) {
+        t.stop();
+        this.scripts.delete(name);
+      }
+    }
+    for (const s of config.vrrpScripts) {
+      if (!used.has(s.name) || this.scripts.has(s.name)) continue;
+      const t = new ScriptTracker(s, this.opts.clock);
+      t.onChange((up) => this.opts.log[up ? 'info' : 'warn']({ script: s.name }, up ? 'vrrp_script up' : 'vrrp_script down'));
+      this.scripts.set(s.name, t);
+      t.start();
+    }
+  }
+
+  /** A runner whose FAULT and state changes move its sync group. */
+  private runner(v: VrrpInstance): VrrpRunner {
+    const onOwnFault = (name: string, fault: boolean): void => {
+      for (const [member, f, reason] of this.syncGroups.ownFault(name, fault)) this.runners.get(member)?.setGroupFault(f ? reason : undefined);
+    };
+    const onOwnState = (name: string, from: string, to: string): void => {
+      const act = this.syncGroups.ownState(name, from, to);
+      if (!act) return;
+      const reason = `sync group ${this.syncGroups.groupName(name)}: ${name} is ${to}`;
+      // after this transition's own effects have run
+      setImmediate(() => {
+        for (const m of act.members) {
+          const r = this.runners.get(m);
+          if (act.action === 'master') r?.groupMaster(reason);
+          else r?.groupHold(reason);
+        }
+      });
+    };
+    const { clock, log, runScript, stateDir } = this.opts;
+    return new VrrpRunner(v, { clock, log, scripts: this.scripts, runScript, stateDir, onOwnFault, onOwnState });
+  }
+}
