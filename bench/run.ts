@@ -18,7 +18,7 @@ import { Command } from 'commander';
 import { buildMaglevRing } from '../agent/sched/maglev';
 import { ask } from '../agent/control/client';
 import { median, writeSuite, type BenchReport, type BenchSuite, type ModeResult } from './report';
-import { HostsTestbed, LabTestbed, OBJ, XdpOnMachine, nicTestbed, on, readHostsFile, spawnOn, type Testbed } from './testbed';
+import { AGENT_STOP_MS, HostsTestbed, LabTestbed, OBJ, XdpOnMachine, nicTestbed, on, readHostsFile, spawnOn, type Testbed } from './testbed';
 import { VM_NICS, runInVm } from './vm';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -132,10 +132,7 @@ class Bench {
       const { agent } = this.tb.startAgent(cfg, ['--no-metrics', '--log-level', 'info']);
       await agent.waitFor(/xdpvs running/, 30_000);
       await agent.waitFor(/real reached/, 10_000, true);
-      return async () => {
-        agent.signal('SIGTERM');
-        await agent.exited;
-      };
+      return () => agent.stop(AGENT_STOP_MS);
     };
 
   ipvs =
@@ -205,8 +202,7 @@ async function changeTimes(tb: Testbed, n: number): Promise<Record<string, numbe
       'real weight (control socket) -> maps written, answered': median(weightToMap),
     };
   } finally {
-    agent.signal('SIGTERM');
-    await agent.exited;
+    await agent.stop(AGENT_STOP_MS);
   }
 }
 

@@ -18,6 +18,8 @@ import { Topology, sh } from '../agent/lab/netns';
 
 const ROOT = path.join(__dirname, '..', '..');
 export const OBJ = (n: string): string => path.join(ROOT, 'bpf', 'build', `${n}.bpf.o`);
+/** how long an agent gets to detach and exit (generous: the VM is emulated) */
+export const AGENT_STOP_MS = 15_000;
 
 export interface Machine {
   name: string;
@@ -257,12 +259,7 @@ export class HostsTestbed implements Testbed {
   }
 
   async cleanup(): Promise<void> {
-    for (const a of this.agents.splice(0)) {
-      if (a.proc.exitCode === null && a.proc.signalCode === null) {
-        a.signal('SIGTERM');
-        await a.exited;
-      }
-    }
+    for (const a of this.agents.splice(0)) await a.stop(AGENT_STOP_MS);
     fs.rmSync(this.workDir, { recursive: true, force: true });
     this.after?.();
   }

@@ -85,6 +85,15 @@ export class AgentProcess {
   signal(sig: NodeJS.Signals): void {
     this.proc.kill(sig);
   }
+
+  /** SIGTERM, then SIGKILL if it has not exited within graceMs; resolves once it is gone. */
+  async stop(graceMs = 3000): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    this.signal('SIGTERM');
+    const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
 }
 
 export class Lab {
@@ -242,13 +251,7 @@ export class Lab {
 
   /** Stops every agent (SIGTERM), server and namespace; safe to call twice. */
   async cleanup(): Promise<void> {
-    for (const a of this.agents.splice(0)) {
-      if (a.proc.exitCode === null && a.proc.signalCode === null) {
-        a.signal('SIGTERM');
-        await Promise.race([a.exited, new Promise((r) => setTimeout(r, 3000))]);
-        if (a.proc.exitCode === null) a.signal('SIGKILL');
-      }
-    }
+    for (const a of this.agents.splice(0)) await a.stop();
     for (const i of [...this.servers.keys()]) await this.stopServer(i);
     this.topo.cleanup();
     fs.rmSync(this.workDir, { recursive: true, force: true });
