@@ -10,6 +10,8 @@ export const ConfigCode = {
   UNSUPPORTED: 'XDPVS_CONF_UNSUPPORTED',
   /** a keyword xdpvs does not know: warned and ignored, like keepalived */
   UNKNOWN_KEYWORD: 'XDPVS_CONF_UNKNOWN_KEYWORD',
+  /** a setting keepalived ignores where it stands (a weight in a sync group): ignored the same way */
+  IGNORED: 'XDPVS_CONF_IGNORED',
   /** a value out of range or of the wrong form */
   INVALID_VALUE: 'XDPVS_CONF_INVALID_VALUE',
   /** an include pattern that matched no file */

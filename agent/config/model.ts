@@ -146,6 +146,7 @@ export interface Tracked {
   /** undefined: the tracked object's own weight (scripts) or 0 (interfaces) */
   weight?: number;
   reverse: boolean;
+  loc: SourceLoc;
 }
 
 export interface VrrpInstance {
@@ -193,6 +194,15 @@ export interface VrrpInstance {
 export interface VrrpSyncGroup {
   name: string;
   group: string[];
+  /** tracked by every member, weights honoured (keepalived's group tracking) */
+  trackInterfaces: Tracked[];
+  trackScripts: Tracked[];
+  /**
+   * sync_group_tracking_weight (or the deprecated global_tracking): members
+   * keep the weights of their own tracked objects; without it keepalived
+   * drops weighted scripts and makes weighted interfaces weight 0.
+   */
+  trackingWeight: boolean;
   loc: SourceLoc;
 }
 

@@ -36,6 +36,8 @@ export interface RunnerDeps {
   onOwnFault?: (name: string, fault: boolean) => void;
   /** this instance changed state of its own accord (not by its group): for its sync group */
   onOwnState?: (name: string, from: VrrpState, to: VrrpState) => void;
+  /** its master-down timer ran out: may it become master, as far as its sync group goes? */
+  mayBecomeMaster?: (name: string) => boolean;
 }
 
 const RESUME_FILE = 'vrrp-resume.json';
@@ -76,6 +78,15 @@ export class VrrpRunner {
 
   get state(): VrrpState {
     return this.machine?.state ?? 'INIT';
+  }
+
+  get wantsMaster(): boolean {
+    return this.machine?.wantsMaster ?? false;
+  }
+
+  /** in FAULT by its own tracking (not by its sync group) */
+  get ownFaulted(): boolean {
+    return this.ownFault !== undefined;
   }
 
   get priority(): number {
@@ -119,6 +130,7 @@ export class VrrpRunner {
         becomeMaster: () => void this.takeVips(),
         releaseMaster: () => void this.releaseVips(),
         stateChanged: (state, reason, byGroup) => this.changed(state, reason, byGroup),
+        mayBecomeMaster: () => this.mayBecomeMaster(),
       },
     );
     // tracking: scripts notify; interfaces are polled every second
@@ -245,8 +257,17 @@ export class VrrpRunner {
     this.machine?.groupMaster(reason);
   }
 
-  groupHold(reason: string): void {
-    this.machine?.groupHold(reason);
+  groupBackup(reason: string): void {
+    this.machine?.groupBackup(reason);
+  }
+
+  private waitingForGroup = false;
+
+  private mayBecomeMaster(): boolean {
+    const ok = this.deps.mayBecomeMaster?.(this.inst.name) ?? true;
+    if (!ok && !this.waitingForGroup) this.log.info('master down: stays BACKUP until the rest of its sync group wants MASTER too');
+    this.waitingForGroup = !ok;
+    return ok;
   }
 
   private changed(state: VrrpState, reason: string, byGroup: boolean): void {

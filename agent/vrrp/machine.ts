@@ -32,6 +32,11 @@ export interface MachineIo {
   releaseMaster(): void;
   /** `byGroup`: the transition was imposed by a sync group (it must not cascade) */
   stateChanged(state: VrrpState, reason: string, byGroup: boolean): void;
+  /**
+   * Sync group: asked when the master-down timer runs out; false keeps the
+   * machine in BACKUP (wanting MASTER) until the rest of its group wants it too.
+   */
+  mayBecomeMaster?(): boolean;
 }
 
 /** a > b, comparing addresses as unsigned numbers (RFC 5798 6.4.3) */
@@ -50,8 +55,11 @@ export class VrrpMachine {
   private cancelTimer: (() => void) | undefined;
   private startedAt = 0;
   private faulted = false;
-  /** held in BACKUP by its sync group: the master-down timer does not make it master */
-  private held = false;
+  /**
+   * In BACKUP, its master-down timer ran out since it last heard a master it
+   * must not preempt: it would be master but for its sync group.
+   */
+  wantsMaster = false;
   private byGroup = false;
 
   constructor(
@@ -110,6 +118,7 @@ export class VrrpMachine {
   private transition(state: VrrpState, reason: string): void {
     const was = this.state;
     this.state = state;
+    this.wantsMaster = false;
     if (was === 'MASTER' && state !== 'MASTER') this.io.releaseMaster();
     if (state === 'MASTER' && was !== 'MASTER') this.io.becomeMaster();
     this.io.stateChanged(state, reason, this.byGroup);
@@ -132,7 +141,8 @@ export class VrrpMachine {
 
   private armMasterDown(cs: number): void {
     this.timer(cs, () => {
-      if (this.held) return this.armMasterDown(this.masterDownCs());
+      this.wantsMaster = true;
+      if (this.io.mayBecomeMaster && !this.io.mayBecomeMaster()) return this.armMasterDown(this.masterDownCs());
       this.io.sendAdvert(this.cfg.priority);
       this.toMaster(`no advertisement for ${(cs / 100).toFixed(2)} s`);
     });
@@ -148,6 +158,7 @@ export class VrrpMachine {
       }
       const mayPreempt = this.cfg.preempt && this.clock.now() - this.startedAt >= this.cfg.preemptDelay * 1000;
       if (!mayPreempt || priority >= this.cfg.priority) {
+        this.wantsMaster = false;
         if (this.cfg.version === 3) this.masterAdverIntCs = advertIntCs;
         this.armMasterDown(this.masterDownCs());
       }
@@ -189,7 +200,6 @@ export class VrrpMachine {
 
   /** Sync group: another member became master: so does this one, at once. */
   groupMaster(reason: string): void {
-    this.held = false;
     if (this.state !== 'BACKUP') return;
     this.byGroup = true;
     this.io.sendAdvert(this.cfg.priority);
@@ -199,10 +209,10 @@ export class VrrpMachine {
 
   /**
    * Sync group: a member lost mastership to a better peer: this one goes to
-   * BACKUP (silent, VIPs released) and stays there while held.
+   * BACKUP (silent, VIPs released). It becomes master again only with the
+   * whole group (mayBecomeMaster).
    */
-  groupHold(reason: string): void {
-    this.held = true;
+  groupBackup(reason: string): void {
     if (this.state !== 'MASTER') return;
     this.byGroup = true;
     this.toBackup(reason);

@@ -32,7 +32,7 @@ const sameDefinition = (a: object, b: object): boolean => JSON.stringify({ ...a,
 export class VrrpSupervisor {
   private readonly runners = new Map<string, VrrpRunner>();
   private readonly scripts = new Map<string, ScriptTracker>();
-  private syncGroups = new SyncGroups([]);
+  private syncGroups = new SyncGroups([], () => undefined);
 
   constructor(private readonly opts: VrrpSupervisorOptions) {}
 
@@ -50,13 +50,20 @@ export class VrrpSupervisor {
       this.runners.delete(name);
     }
     this.applyScripts(config);
-    this.syncGroups = new SyncGroups(config.vrrpSyncGroups);
+    this.syncGroups = new SyncGroups(config.vrrpSyncGroups, (name) => this.runners.get(name));
     for (const v of config.vrrpInstances) {
       if (this.runners.has(v.name)) continue;
       const r = this.runner(v);
-      await r.start();
+      // in the map while it starts: its group sees it from its first transition
       this.runners.set(v.name, r);
+      try {
+        await r.start();
+      } catch (err) {
+        this.runners.delete(v.name);
+        throw err;
+      }
     }
+    this.syncGroups.settle();
   }
 
   status(): VrrpStatus[] {
@@ -97,25 +104,18 @@ export class VrrpSupervisor {
     }
   }
 
-  /** A runner whose FAULT and state changes move its sync group. */
+  /** A runner whose FAULT and state changes move its sync group (this.syncGroups, current after reloads). */
   private runner(v: VrrpInstance): VrrpRunner {
-    const onOwnFault = (name: string, fault: boolean): void => {
-      for (const [member, f, reason] of this.syncGroups.ownFault(name, fault)) this.runners.get(member)?.setGroupFault(f ? reason : undefined);
-    };
-    const onOwnState = (name: string, from: string, to: string): void => {
-      const act = this.syncGroups.ownState(name, from, to);
-      if (!act) return;
-      const reason = `sync group ${this.syncGroups.groupName(name)}: ${name} is ${to}`;
-      // after this transition's own effects have run
-      setImmediate(() => {
-        for (const m of act.members) {
-          const r = this.runners.get(m);
-          if (act.action === 'master') r?.groupMaster(reason);
-          else r?.groupHold(reason);
-        }
-      });
-    };
     const { clock, log, runScript, stateDir } = this.opts;
-    return new VrrpRunner(v, { clock, log, scripts: this.scripts, runScript, stateDir, onOwnFault, onOwnState });
+    return new VrrpRunner(v, {
+      clock,
+      log,
+      scripts: this.scripts,
+      runScript,
+      stateDir,
+      onOwnFault: (name) => this.syncGroups.ownFault(name),
+      onOwnState: (name, from, to) => this.syncGroups.ownState(name, from, to),
+      mayBecomeMaster: (name) => this.syncGroups.mayBecomeMaster(name),
+    });
   }
 }

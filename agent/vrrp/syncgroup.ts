@@ -3,55 +3,92 @@
 //    reference address unanswered), every other member faults too and gives
 //    its VIPs up, so that, say, the inside VIP follows the outside one; when
 //    no member is faulted any more they all leave FAULT together;
-//  - MASTER: a member becoming master of its own accord brings the others to
-//    MASTER at once;
-//  - BACKUP: a master demoted by a better peer takes the others to BACKUP and
-//    holds them there until a member is master again.
-// Transitions a group imposes never cascade.
+//  - MASTER: a member becomes master by its master-down timer only once every
+//    other member is master or wants to be (its own timer ran out too); the
+//    others then follow at once. Preferring BACKUP this way means a group
+//    whose members would win on different directors stays put instead of
+//    re-electing for ever;
+//  - BACKUP: a master demoted by a better peer takes the others to BACKUP.
+// Transitions a group imposes never cascade. The members are looked up live
+// (the running instances), so a reload that keeps an instance keeps its state.
 import type { VrrpSyncGroup } from '../config/model';
+import type { VrrpState } from './machine';
+
+/** What a group needs of a running instance. */
+export interface GroupMember {
+  readonly state: VrrpState;
+  /** in BACKUP with its master-down timer run out: it would be master */
+  readonly wantsMaster: boolean;
+  /** in FAULT of its own accord (its tracking), not by its group */
+  readonly ownFaulted: boolean;
+  groupMaster(reason: string): void;
+  groupBackup(reason: string): void;
+  setGroupFault(reason: string | undefined): void;
+}
 
 export class SyncGroups {
   /** member -> its group */
-  private readonly groupOf = new Map<string, VrrpSyncGroup>();
-  /** members in FAULT of their own accord */
-  private readonly faulted = new Set<string>();
-
-  constructor(groups: VrrpSyncGroup[]) {
-    for (const g of groups) for (const m of g.group) this.groupOf.set(m, g);
-  }
+  private readonly groupOf = new Map<string, Pick<VrrpSyncGroup, 'name' | 'group'>>();
 
   /**
-   * A member changed state of its own accord: what the others must do.
-   * 'master': bring them to MASTER; 'hold': take them to BACKUP and keep them.
+   * `member`: the running instance of that name, if any; `defer`: runs a
+   * group's reaction after the transition that caused it has had its own
+   * effects (VIPs, notify).
    */
-  ownState(member: string, from: string, to: string): { members: string[]; action: 'master' | 'hold' } | undefined {
-    const g = this.groupOf.get(member);
-    if (!g) return undefined;
-    const others = g.group.filter((m) => m !== member);
-    if (to === 'MASTER') return { members: others, action: 'master' };
-    if (to === 'BACKUP' && from === 'MASTER') return { members: others, action: 'hold' };
-    return undefined;
+  constructor(
+    groups: Pick<VrrpSyncGroup, 'name' | 'group'>[],
+    private readonly member: (name: string) => GroupMember | undefined,
+    private readonly defer: (fn: () => void) => void = (fn) => void setImmediate(fn),
+  ) {
+    for (const g of groups) for (const m of g.group) this.groupOf.set(m, g);
   }
 
   groupName(member: string): string | undefined {
     return this.groupOf.get(member)?.name;
   }
 
-  /**
-   * A member's own fault state changed: the group's fault state for every
-   * member not in FAULT of its own accord (the member itself too, once it
-   * recovers), as [member, fault, reason]. Members outside any group get
-   * nothing.
-   */
-  ownFault(member: string, fault: boolean): [string, boolean, string][] {
-    const g = this.groupOf.get(member);
+  /** The other members of `name`'s group that are running. */
+  private others(name: string): [string, GroupMember][] {
+    const g = this.groupOf.get(name);
     if (!g) return [];
-    if (fault) this.faulted.add(member);
-    else this.faulted.delete(member);
-    const groupFaulted = g.group.some((m) => this.faulted.has(m));
-    const culprit = g.group.find((m) => this.faulted.has(m));
-    return g.group
-      .filter((m) => !this.faulted.has(m))
-      .map((m) => [m, groupFaulted, groupFaulted ? `sync group ${g.name}: ${culprit} is in FAULT` : `sync group ${g.name}: no member in FAULT`]);
+    return g.group.filter((m) => m !== name).flatMap((m) => {
+      const r = this.member(m);
+      return r ? [[m, r] as [string, GroupMember]] : [];
+    });
+  }
+
+  /** A member's master-down timer ran out: true if the rest of its group is ready too. */
+  mayBecomeMaster(name: string): boolean {
+    return this.others(name).every(([, r]) => r.state === 'MASTER' || r.wantsMaster);
+  }
+
+  /** A member changed state of its own accord: the others follow it to MASTER, or out of it. */
+  ownState(name: string, from: VrrpState, to: VrrpState): void {
+    const g = this.groupOf.get(name);
+    if (!g) return;
+    const reason = `sync group ${g.name}: ${name} is ${to}`;
+    if (to === 'MASTER') this.defer(() => this.others(name).forEach(([, r]) => r.groupMaster(reason)));
+    else if (to === 'BACKUP' && from === 'MASTER') this.defer(() => this.others(name).forEach(([, r]) => r.groupBackup(reason)));
+  }
+
+  /**
+   * A member's own fault changed (or a reload brought new members): every
+   * member gets its group's fault, named after a faulted member other than
+   * itself, or none.
+   */
+  ownFault(name: string): void {
+    const g = this.groupOf.get(name);
+    if (!g) return;
+    const faulted = g.group.filter((m) => this.member(m)?.ownFaulted);
+    for (const m of g.group) {
+      const culprit = faulted.find((f) => f !== m);
+      this.member(m)?.setGroupFault(culprit !== undefined ? `sync group ${g.name}: ${culprit} is in FAULT` : undefined);
+    }
+  }
+
+  /** Every group's fault, applied again (after a start or a reload). */
+  settle(): void {
+    const firsts = new Set([...this.groupOf.values()].map((g) => g.group[0]!));
+    for (const m of firsts) this.ownFault(m);
   }
 }

@@ -240,25 +240,30 @@ describe('VRRP sync group', () => {
 
   after(async () => lab?.cleanup());
 
-  it('a member losing mastership takes the whole group (both VIPs) to the other director, and back', async () => {
+  it("moves as one (both VIPs) to the other director: on the group's weighted track_script, and on a member's FAULT; and back", async () => {
     requireRoot('netns');
     lab = new Lab({ tag: 'g', reals: 1, directors: 2, vipOnLink: true });
-    const flag = path.join(lab.workDir, 'ok');
-    fs.writeFileSync(flag, '');
+    const groupOk = path.join(lab.workDir, 'group-ok');
+    const ownOk = path.join(lab.workDir, 'own-ok');
+    fs.writeFileSync(groupOk, '');
+    fs.writeFileSync(ownOk, '');
+    // keepalived's way: weights on the group's tracking (a member's own weighted
+    // script would be ignored), weight 0 on a member's own for FAULT
     const groupConf = (d: number, priority: number, track: boolean): string => {
       const dev = lab.directors[d]!.dev;
-      const inst = (name: string, vrid: number, vip: string, tracked: boolean): string[] => [
+      const inst = (name: string, vrid: number, vip: string, own: boolean): string[] => [
         `vrrp_instance ${name} {`, `  interface ${dev}`, `  virtual_router_id ${vrid}`, `  priority ${priority}`, '  advert_int 1',
-        '  virtual_ipaddress {', `    ${vip}/32 dev ${dev}`, '  }', ...(tracked ? ['  track_script {', '    chk', '  }'] : []), '}'];
+        '  virtual_ipaddress {', `    ${vip}/32 dev ${dev}`, '  }', ...(own ? ['  track_script {', '    own', '  }'] : []), '}'];
       return lab.writeConfig(`g${d}.conf`, [
-        ...(track ? ['vrrp_script chk {', `  script "test -f ${flag}"`, '  interval 1', '  weight -60', '}'] : []),
+        ...(track ? ['vrrp_script grp {', `  script "test -f ${groupOk}"`, '  interval 1', '  weight -60', '}'] : []),
+        ...(track ? ['vrrp_script own {', `  script "test -f ${ownOk}"`, '  interval 1', '  weight 0', '}'] : []),
         ...inst('VI_1', 51, '198.18.1.100', track),
         ...inst('VI_2', 52, '198.18.1.101', false),
-        'vrrp_sync_group G {', '  group {', '    VI_1', '    VI_2', '  }', '}',
+        'vrrp_sync_group G {', '  group {', '    VI_1', '    VI_2', '  }', ...(track ? ['  track_script {', '    grp', '  }'] : []), '}',
       ].join('\n'));
     };
     const a0 = lab.startAgent(groupConf(0, 150, true), 0);
-    const a1 = lab.startAgent(groupConf(1, 100, false), 1);
+    lab.startAgent(groupConf(1, 100, false), 1);
     const vips = (d: number): string[] => ['198.18.1.100', '198.18.1.101'].filter((v) =>
       sh('ip', ['-n', lab.directors[d]!.ns, '-o', 'addr', 'show', 'dev', lab.directors[d]!.dev]).includes(` ${v}/`));
     const until = async (what: () => boolean, ms: number, label: string): Promise<void> => {
@@ -268,13 +273,23 @@ describe('VRRP sync group', () => {
         await sleep(200);
       }
     };
-    await until(() => vips(0).length === 2 && vips(1).length === 0, 20_000, 'both VIPs on d0 first');
-    fs.rmSync(flag); // VI_1 on d0: 150 - 60 = 90 < 100
-    await until(() => vips(1).length === 2 && vips(0).length === 0, 12_000, 'both VIPs move to d1');
-    assert.ok(a0.lines.some((l) => /"vrrp":"VI_2".*sync group G: VI_1 is BACKUP/.test(l)), 'VI_2 followed VI_1 on d0');
-    fs.writeFileSync(flag, '');
-    await until(() => vips(0).length === 2 && vips(1).length === 0, 12_000, 'both VIPs back on d0');
-    void a1;
+    const onD0 = (): boolean => vips(0).length === 2 && vips(1).length === 0;
+    const onD1 = (): boolean => vips(1).length === 2 && vips(0).length === 0;
+    await until(onD0, 20_000, 'both VIPs on d0 first');
+    assert.ok(!a0.lines.some((l) => /XDPVS_CONF/.test(l)), 'the configuration loads without warnings');
+
+    fs.rmSync(groupOk); // both members on d0: 150 - 60 = 90 < 100
+    await until(onD1, 12_000, 'both VIPs move to d1 (group weight)');
+    fs.writeFileSync(groupOk, '');
+    await until(onD0, 12_000, 'both VIPs back on d0 (group weight)');
+
+    const m0 = a0.mark();
+    fs.rmSync(ownOk); // VI_1 in FAULT; VI_2 tracks nothing and follows only by its group
+    await until(onD1, 12_000, 'both VIPs move to d1 (member FAULT)');
+    // logged before the VIP is removed, but the pipe may deliver it after our look at the interface
+    await a0.waitFor(/"vrrp":"VI_2".*sync group G: VI_1 is in FAULT/, 2_000, m0);
+    fs.writeFileSync(ownOk, '');
+    await until(onD0, 12_000, 'both VIPs back on d0 (member FAULT)');
   });
 });
 

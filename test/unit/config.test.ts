@@ -173,6 +173,7 @@ describe('keepalived.conf into the model', () => {
         '    VI_1',
         '    VI_6',
         '  }',
+        '  sync_group_tracking_weight',
         '}',
       ].join('\n'),
     );
@@ -183,13 +184,67 @@ describe('keepalived.conf into the model', () => {
       [3, 150, 0.5, true, 10, '10.0.0.2', ['10.0.0.3'], 2, '/etc/keepalived/master.sh'],
     );
     assert.deepEqual(v4!.virtualAddresses.map((a) => [a.addr, a.prefix, a.dev, a.label]), [['10.0.0.100', 24, 'eth0', 'eth0:vip'], ['10.0.0.101', 32, undefined, undefined]]);
-    assert.deepEqual(v4!.trackInterfaces, [{ name: 'eth1', weight: -30, reverse: false }]);
-    assert.deepEqual(v4!.trackScripts, [{ name: 'chk_web', reverse: false }]);
+    assert.deepEqual(v4!.trackInterfaces, [{ name: 'eth1', weight: -30, reverse: false, loc: { file, line: 24 } }]);
+    assert.deepEqual(v4!.trackScripts, [{ name: 'chk_web', reverse: false, loc: { file, line: 27 } }]);
     assert.deepEqual([v6!.version, v6!.family, v6!.priority], [3, 'inet6', 100]);
     assert.deepEqual(warnings.map((w) => w.loc.line), [36], 'IPv6 with version 2: warned, runs v3');
     const s = config.vrrpScripts[0]!;
     assert.deepEqual([s.name, s.script, s.interval, s.weight, s.fall, s.rise], ['chk_web', '/usr/bin/curl -sf http://127.0.0.1/', 2, -20, 2, 3]);
-    assert.deepEqual(config.vrrpSyncGroups[0]!.group, ['VI_1', 'VI_6']);
+    assert.deepEqual([config.vrrpSyncGroups[0]!.group, config.vrrpSyncGroups[0]!.trackingWeight], [['VI_1', 'VI_6'], true]);
+  });
+
+  it("vrrp_sync_group tracking follows keepalived's rules: no weights on members, group tracking for all, none with an owner", () => {
+    const inst = (name: string, vrid: number, priority: number, body: string[] = []): string[] => [
+      `vrrp_instance ${name} {`, '  interface eth0', `  virtual_router_id ${vrid}`, `  priority ${priority}`, '  virtual_ipaddress {', `    10.0.0.${vrid}`, '  }', ...body, '}'];
+    const lines = [
+      'vrrp_script chk {', '  script "true"', '  weight -20', '}', // 1-4
+      'vrrp_script up {', '  script "true"', '}', // 5-7
+      ...inst('A', 1, 150, ['  track_script {', '    chk', '    up', '  }', '  track_interface {', '    eth1 weight -30', '    eth2', '  }']), // 8-23: chk 16, eth1 20
+      ...inst('B', 2, 100), // 24-31
+      'vrrp_sync_group G1 {', '  group {', '    A', '    B', '  }', // 32-36
+      '  track_script {', '    chk weight -10', '  }', '  track_interface {', '    eth3 weight -5', '  }', '}', // 37-43
+      ...inst('C', 3, 255), // 44-51
+      ...inst('D', 4, 100), // 52-59
+      'vrrp_sync_group G2 {', '  group {', '    C', '    D', '  }', '  track_script {', '    chk', '  }', '}', // 60-68: chk 66
+      ...inst('E', 5, 100, ['  track_script {', '    chk', '  }']), // 69-79
+      ...inst('F', 6, 100), // 80-87
+      'vrrp_sync_group G3 {', '  group {', '    E', '    F', '  }', '  global_tracking', '}', // 88-94: global_tracking 93
+    ];
+    const file = write('syncweights.conf', lines.join('\n'));
+    const { config, warnings } = loadConfig(file);
+    const v = new Map(config.vrrpInstances.map((i) => [i.name, i]));
+    const view = (name: string): [string[], string[]] => [
+      v.get(name)!.trackScripts.map((t) => `${t.name}:${t.weight ?? 'script'}`),
+      v.get(name)!.trackInterfaces.map((t) => `${t.name}:${t.weight ?? 'none'}`),
+    ];
+    // A's weighted chk is dropped, eth1 counts as weight 0; G1's own tracking reaches both with its weights
+    assert.deepEqual(view('A'), [['up:script', 'chk:-10'], ['eth1:0', 'eth2:none', 'eth3:-5']]);
+    assert.deepEqual(view('B'), [['chk:-10'], ['eth3:-5']]);
+    // C owns its address (255): G2's chk cannot weigh and puts the members in FAULT instead
+    assert.deepEqual(view('C'), [['chk:0'], []]);
+    assert.deepEqual(view('D'), [['chk:0'], []]);
+    // global_tracking (deprecated) keeps members' weights, as sync_group_tracking_weight does
+    assert.deepEqual(view('E'), [['chk:script'], []]);
+    assert.ok(config.vrrpSyncGroups[2]!.trackingWeight);
+    assert.deepEqual(warnings.map((w) => [w.loc.line, w.code]), [[93, ConfigCode.IGNORED], [16, ConfigCode.IGNORED], [20, ConfigCode.IGNORED], [66, ConfigCode.IGNORED]]);
+    assert.match(warnings[1]!.message, /A is in vrrp_sync_group G1: track_script chk with weight -20 is ignored/);
+    assert.match(warnings[2]!.message, /track_interface eth1 weight -30 is read as weight 0/);
+    assert.match(warnings[3]!.message, /G2: track_script chk cannot weigh while member C has priority 255/);
+  });
+
+  it('vrrp_sync_group errors: a member in two groups, group tracking that names no script', () => {
+    const file = write(
+      'syncbad.conf',
+      [
+        'vrrp_instance A {', '  interface eth0', '  virtual_router_id 1', '  virtual_ipaddress {', '    10.0.0.1', '  }', '}', // 1-7
+        'vrrp_sync_group G1 {', '  group {', '    A', '  }', '}', // 8-12
+        'vrrp_sync_group G2 {', '  group {', '    A', '  }', '  track_script {', '    nosuch', '  }', '}', // 13-20: nosuch 18
+      ].join('\n'),
+    );
+    const errs = errorsOf(file).map((e) => e.replace(/^.*syncbad\.conf:/, ''));
+    assert.deepEqual(errs.map((e) => Number(e.split(':')[0])), [13, 18]);
+    assert.match(errs[0]!, /vrrp_sync_group G2: A is already in vrrp_sync_group G1/);
+    assert.match(errs[1]!, /vrrp_sync_group G2: track_script nosuch names no vrrp_script/);
   });
 
   it('VRRP errors: a missing script, a clashing VRID, AH, a bad priority, no VIP', () => {
@@ -224,7 +279,7 @@ describe('keepalived.conf into the model', () => {
       ].join('\n'),
     );
     const errs = errorsOf(file).map((e) => e.replace(/^.*vrrpbad\.conf:/, ''));
-    assert.deepEqual(errs.map((e) => Number(e.split(':')[0])), [4, 5, 22, 1, 15]);
+    assert.deepEqual(errs.map((e) => Number(e.split(':')[0])), [4, 5, 22, 12, 15]);
     assert.match(errs[0]!, /priority 256 is out of range 1\.\.255/);
     assert.match(errs[1]!, /auth_type AH is not supported/);
     assert.match(errs[2]!, /vrrp_instance C needs at least one virtual_ipaddress/);

@@ -8,10 +8,10 @@ import { FakeClock } from '../support/clock';
 
 class Lan {
   readonly clock = new FakeClock();
-  readonly nodes = new Map<string, { m: VrrpMachine; log: [number, VrrpState][]; muted: boolean; vips: boolean }>();
+  readonly nodes = new Map<string, { m: VrrpMachine; log: [number, VrrpState][]; muted: boolean; vips: boolean; groupAllows: () => boolean }>();
 
   add(name: string, cfg: Partial<MachineConfig>): VrrpMachine {
-    const node = { m: undefined as unknown as VrrpMachine, log: [] as [number, VrrpState][], muted: false, vips: false };
+    const node = { m: undefined as unknown as VrrpMachine, log: [] as [number, VrrpState][], muted: false, vips: false, groupAllows: () => true };
     const full: MachineConfig = { version: 3, priority: 100, advertIntCs: 100, preempt: true, preemptDelay: 0, primaryAddr: name, ...cfg };
     node.m = new VrrpMachine(full, this.clock, {
       sendAdvert: (priority) => {
@@ -24,6 +24,7 @@ class Lan {
       becomeMaster: () => (node.vips = true),
       releaseMaster: () => (node.vips = false),
       stateChanged: (s) => node.log.push([this.clock.now() / 1000, s]),
+      mayBecomeMaster: () => node.groupAllows(),
     });
     this.nodes.set(name, node);
     return node.m;
@@ -151,7 +152,7 @@ describe('VRRP state machine', () => {
     assert.deepEqual(lan.masters(), ['10.0.0.1'], 'then preempts again');
   });
 
-  it('sync group: groupMaster makes a backup master at once; groupHold keeps a master in backup, silent', async () => {
+  it('sync group: groupMaster makes a backup master at once; groupBackup sends a master to backup; mayBecomeMaster can keep it there', async () => {
     const lan = new Lan();
     const a = lan.add('10.0.0.1', { priority: 100 });
     lan.add('10.0.0.2', { priority: 150 });
@@ -161,19 +162,22 @@ describe('VRRP state machine', () => {
     assert.deepEqual(lan.masters(), ['10.0.0.2']);
     a.groupMaster('sync group G: VI_2 is MASTER');
     assert.equal(a.state, 'MASTER');
-    await lan.clock.advance(100);
     // the better peer's next advert sends it back, as without a group
     await lan.clock.advance(2_000);
     assert.deepEqual(lan.masters(), ['10.0.0.2']);
-    // now hold the peer in backup: it goes silent and A takes over by the protocol
+    assert.equal(a.wantsMaster, false, 'a backup hearing a better master does not want MASTER');
+    // the peer leaves MASTER by its group, which then keeps it from preempting:
+    // A's timer runs out and it takes over; B stays BACKUP, wanting MASTER
     const b = lan.nodes.get('10.0.0.2')!.m;
-    b.groupHold('sync group G: VI_2 is BACKUP');
+    let allowed = false;
+    lan.nodes.get('10.0.0.2')!.groupAllows = () => allowed;
+    b.groupBackup('sync group G: VI_2 is BACKUP');
     assert.equal(b.state, 'BACKUP');
     await lan.clock.advance(10_000);
-    assert.deepEqual(lan.masters(), ['10.0.0.1'], 'the held master stays backup despite its priority');
-    b.groupMaster('sync group G: VI_2 is MASTER');
-    await lan.clock.advance(1_000);
-    assert.deepEqual(lan.masters(), ['10.0.0.2']);
+    assert.deepEqual([lan.masters(), b.wantsMaster], [['10.0.0.1'], true]);
+    allowed = true;
+    await lan.clock.advance(4_000);
+    assert.deepEqual([lan.masters(), b.wantsMaster], [['10.0.0.2'], false]);
   });
 
   it('the address owner (priority 255) is master at once', async () => {

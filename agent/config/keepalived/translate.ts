@@ -21,7 +21,7 @@ import {
   emptyConfig,
 } from '../model';
 import { address, Collector, int, oneOf, port, seconds, statusCodes } from '../values';
-import { readSyncGroup, readVrrpInstance, readVrrpScript } from './vrrp';
+import { applySyncGroupTracking, readSyncGroup, readVrrpInstance, readVrrpScript } from './vrrp';
 import type { ConfNode } from './reader';
 
 type Handler = (n: ConfNode) => void;
@@ -351,6 +351,7 @@ export function keepalivedToModel(nodes: ConfNode[], files: string[], c: Collect
     if (v) config.vrrpInstances.push(v);
   }
   checkVrrpReferences(c, config);
+  applySyncGroupTracking(c, config);
   return config;
 }
 
@@ -367,10 +368,19 @@ function checkVrrpReferences(c: Collector, config: Config): void {
     if (other) c.error(v.loc, `vrrp_instance ${v.name}: virtual_router_id ${v.virtualRouterId} on ${v.interface} is already used by ${other.name}`);
     vrids.set(id, v);
     for (const t of v.trackScripts) {
-      if (!scripts.has(t.name)) c.error(v.loc, `vrrp_instance ${v.name}: track_script ${t.name} names no vrrp_script`);
+      if (!scripts.has(t.name)) c.error(t.loc, `vrrp_instance ${v.name}: track_script ${t.name} names no vrrp_script`);
     }
   }
+  const groupOf = new Map<string, string>();
   for (const g of config.vrrpSyncGroups) {
-    for (const name of g.group) if (!instances.has(name)) c.error(g.loc, `vrrp_sync_group ${g.name}: ${name} names no vrrp_instance`);
+    for (const name of g.group) {
+      if (!instances.has(name)) c.error(g.loc, `vrrp_sync_group ${g.name}: ${name} names no vrrp_instance`);
+      const other = groupOf.get(name);
+      if (other !== undefined) c.error(g.loc, `vrrp_sync_group ${g.name}: ${name} is already in vrrp_sync_group ${other}`);
+      groupOf.set(name, g.name);
+    }
+    for (const t of g.trackScripts) {
+      if (!scripts.has(t.name)) c.error(t.loc, `vrrp_sync_group ${g.name}: track_script ${t.name} names no vrrp_script`);
+    }
   }
 }

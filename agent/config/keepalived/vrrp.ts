@@ -1,7 +1,7 @@
 // keepalived's vrrp_instance / vrrp_script / vrrp_sync_group -> the model,
 // with keepalived's defaults and ranges (keepalived.conf(5)).
 import { ConfigCode } from '../diagnostics';
-import { VRRP_DEFAULTS, type Tracked, type VirtualAddress, type VrrpInstance, type VrrpScript, type VrrpSyncGroup } from '../model';
+import { VRRP_DEFAULTS, type Config, type Tracked, type VirtualAddress, type VrrpInstance, type VrrpScript, type VrrpSyncGroup } from '../model';
 import { address, Collector, int, oneOf, seconds } from '../values';
 import type { ConfNode } from './reader';
 
@@ -50,7 +50,7 @@ function virtualAddress(c: Collector, n: ConfNode): VirtualAddress | undefined {
 function tracked(c: Collector, n: ConfNode, max: number): Tracked[] {
   const out: Tracked[] = [];
   for (const e of n.children ?? []) {
-    const t: Tracked = { name: e.keyword, reverse: false };
+    const t: Tracked = { name: e.keyword, reverse: false, loc: e.loc };
     for (let i = 0; i < e.args.length; i++) {
       const a = e.args[i]!;
       if (a === 'weight') {
@@ -183,6 +183,9 @@ export function readVrrpInstance(c: Collector, n: ConfNode, defaultVersion: 2 | 
     dont_track_primary: ignore(c, 'is not supported'),
     mcast_src_ip: ignore(c, 'is not supported'),
     smtp_alert: ignore(c, 'is not supported'),
+    track_file: ignore(c, 'is not supported'),
+    track_process: ignore(c, 'is not supported'),
+    track_bfd: ignore(c, 'is not supported'),
   });
   if (!v.interface) c.error(n.loc, `vrrp_instance ${name} needs an interface`);
   if (v.virtualRouterId === undefined) c.error(n.loc, `vrrp_instance ${name} needs a virtual_router_id (1..255)`);
@@ -203,15 +206,71 @@ export function readSyncGroup(c: Collector, n: ConfNode): VrrpSyncGroup | undefi
     c.error(n.loc, 'vrrp_sync_group wants a name and a { ... } block', ConfigCode.SYNTAX);
     return undefined;
   }
-  const g: VrrpSyncGroup = { name, group: [], loc: n.loc };
+  const g: VrrpSyncGroup = { name, group: [], trackInterfaces: [], trackScripts: [], trackingWeight: false, loc: n.loc };
   walk(c, n, {
     group: (x) => {
       for (const e of x.children ?? []) g.group.push(e.keyword, ...e.args);
     },
+    track_interface: (x) => g.trackInterfaces.push(...tracked(c, x, 253)),
+    track_script: (x) => g.trackScripts.push(...tracked(c, x, 253)),
+    sync_group_tracking_weight: () => (g.trackingWeight = true),
+    global_tracking: (x) => {
+      c.warn(x.loc, `global_tracking is deprecated (keepalived too): read as sync_group_tracking_weight; track objects on the sync group instead`, ConfigCode.IGNORED);
+      g.trackingWeight = true;
+    },
+    track_file: ignore(c, 'is not supported'),
+    track_process: ignore(c, 'is not supported'),
+    track_bfd: ignore(c, 'is not supported'),
     notify_master: ignore(c, 'on a sync group is not supported (set it on the instances)'),
     notify_backup: ignore(c, 'on a sync group is not supported (set it on the instances)'),
     notify_fault: ignore(c, 'on a sync group is not supported (set it on the instances)'),
     notify: ignore(c, 'on a sync group is not supported (set it on the instances)'),
   });
   return g;
+}
+
+/**
+ * keepalived's tracking rules for sync groups (vrrp.c, keepalived.conf(5)):
+ * members of one group must not weigh differently, or half the group would
+ * be master on each director and they would re-elect for ever. So, unless the
+ * group sets sync_group_tracking_weight, a member's own weighted
+ * track_script is dropped and its weighted track_interface counts as weight
+ * 0 (FAULT while down), each with a warning at its line. The group's own
+ * track_script / track_interface apply to every member with their weights,
+ * except that a group with an address owner (priority 255) cannot weigh.
+ * Runs after checkVrrpReferences; the instances come out as they will run.
+ */
+export function applySyncGroupTracking(c: Collector, config: Config): void {
+  const scriptWeight = new Map(config.vrrpScripts.map((s) => [s.name, s.weight]));
+  const instances = new Map(config.vrrpInstances.map((v) => [v.name, v]));
+  for (const g of config.vrrpSyncGroups) {
+    const members = g.group.map((name) => instances.get(name)).filter((v): v is VrrpInstance => v !== undefined);
+    if (!g.trackingWeight) {
+      for (const v of members) {
+        v.trackScripts = v.trackScripts.filter((t) => {
+          const w = t.weight ?? scriptWeight.get(t.name) ?? 0;
+          if (w === 0) return true;
+          c.warn(t.loc, `vrrp_instance ${v.name} is in vrrp_sync_group ${g.name}: track_script ${t.name} with weight ${w} is ignored, as keepalived ignores it; track it in the sync group, give it weight 0 (FAULT while down) or set sync_group_tracking_weight`, ConfigCode.IGNORED);
+          return false;
+        });
+        v.trackInterfaces = v.trackInterfaces.map((t) => {
+          if (!t.weight) return t;
+          c.warn(t.loc, `vrrp_instance ${v.name} is in vrrp_sync_group ${g.name}: track_interface ${t.name} weight ${t.weight} is read as weight 0 (FAULT while down), as keepalived reads it; track it in the sync group or set sync_group_tracking_weight`, ConfigCode.IGNORED);
+          return { ...t, weight: 0 };
+        });
+      }
+    }
+    const owner = members.find((v) => v.priority === 255);
+    const unweighted = (t: Tracked, w: number, kind: string): Tracked => {
+      if (!owner || w === 0) return t;
+      c.warn(t.loc, `vrrp_sync_group ${g.name}: ${kind} ${t.name} cannot weigh while member ${owner.name} has priority 255: read as weight 0 (FAULT while down)`, ConfigCode.IGNORED);
+      return { ...t, weight: 0 };
+    };
+    const scripts = g.trackScripts.map((t) => unweighted(t, t.weight ?? scriptWeight.get(t.name) ?? 0, 'track_script'));
+    const ifaces = g.trackInterfaces.map((t) => unweighted(t, t.weight ?? 0, 'track_interface'));
+    for (const v of members) {
+      v.trackScripts = [...v.trackScripts, ...scripts];
+      v.trackInterfaces = [...v.trackInterfaces, ...ifaces];
+    }
+  }
 }
