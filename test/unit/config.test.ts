@@ -243,6 +243,15 @@ describe('keepalived.conf into the model', () => {
     );
     const errs = errorsOf(file).map((e) => e.replace(/^.*syncbad\.conf:/, ''));
     assert.deepEqual(errs.map((e) => Number(e.split(':')[0])), [13, 18]);
+    const warned = (() => {
+      try {
+        loadConfig(file);
+      } catch (err) {
+        return (err as ConfigError).diagnostics.filter((d) => d.severity === 'warning').map((d) => [d.loc.line, d.message]);
+      }
+      return [];
+    })();
+    assert.deepEqual(warned, [[8, 'vrrp_sync_group G1 has 1 member(s): a group needs two to mean anything'], [13, 'vrrp_sync_group G2 has 1 member(s): a group needs two to mean anything']]);
     assert.match(errs[0]!, /vrrp_sync_group G2: A is already in vrrp_sync_group G1/);
     assert.match(errs[1]!, /vrrp_sync_group G2: track_script nosuch names no vrrp_script/);
   });

@@ -373,6 +373,7 @@ function checkVrrpReferences(c: Collector, config: Config): void {
   }
   const groupOf = new Map<string, string>();
   for (const g of config.vrrpSyncGroups) {
+    if (g.group.length < 2) c.warn(g.loc, `vrrp_sync_group ${g.name} has ${g.group.length} member(s): a group needs two to mean anything`, ConfigCode.INVALID_VALUE);
     for (const name of g.group) {
       if (!instances.has(name)) c.error(g.loc, `vrrp_sync_group ${g.name}: ${name} names no vrrp_instance`);
       const other = groupOf.get(name);
