@@ -10,6 +10,7 @@
 #include "parse.h"
 #include "lookup.h"
 #include "encap.h"
+#include "icmp.h"
 #include "abi_anchor.h"
 
 static __always_inline void count_traffic(void *map, __u32 id, __u64 bytes, int is_new)
@@ -35,11 +36,39 @@ static __always_inline int record(int action, __u32 reason, __u64 bytes)
 	return action;
 }
 
+/*
+ * The packet would exceed the tunnel's MTU once encapsulated: tell the client
+ * the MTU it may use (XDP_TX of the ICMP reply), or drop when no ICMP is due.
+ */
+static __always_inline int too_big(struct xdp_md *ctx, struct packet *pkt,
+				   __u32 mtu, __u32 *reason)
+{
+	int err;
+
+	*reason = XDPVS_R_DROP_TOO_BIG;
+	/* never an ICMP error about an ICMP error (RFC 1122 3.2.2, RFC 4443 2.4) */
+	if (pkt->icmp || pkt->ip_len < XDPVS_ICMP_QUOTE)
+		return XDP_DROP;
+	if (pkt->key.family == XDPVS_AF_INET) {
+		/* without DF IPVS would fragment the outer packet; XDP cannot */
+		if (!pkt->df)
+			return XDP_DROP;
+		err = frag_needed4(ctx, pkt, mtu);
+	} else {
+		err = packet_too_big6(ctx, pkt, mtu);
+	}
+	if (err)
+		return XDP_DROP;
+	*reason = XDPVS_R_TOO_BIG;
+	return XDP_TX;
+}
+
 static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt,
 				   const struct real_def *real, __u32 hash, __u32 *reason)
 {
 	const __u32 zero = 0;
 	struct lb_settings *cfg;
+	__u32 overhead;
 	int err, action;
 
 	if (real->method == XDPVS_FWD_DR) {
@@ -52,6 +81,10 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt,
 			*reason = XDPVS_R_DROP_CONFIG;
 			return XDP_DROP;
 		}
+		overhead = real->family == XDPVS_AF_INET ? sizeof(struct iphdr)
+							 : sizeof(struct ipv6hdr);
+		if (real->mtu && pkt->ip_len + overhead > real->mtu)
+			return too_big(ctx, pkt, real->mtu - overhead, reason);
 		if (real->family == XDPVS_AF_INET) {
 			if (!cfg->tun_src4)
 				goto no_source;
@@ -113,7 +146,7 @@ int xdpvs_lb(struct xdp_md *ctx)
 		return record(XDP_DROP, XDPVS_R_DROP_NO_REAL, bytes);
 
 	action = forward(ctx, &pkt, real, hash, &reason);
-	if (action != XDP_DROP) {
+	if (reason == XDPVS_R_FWD_DR || reason == XDPVS_R_FWD_TUN) {
 		count_traffic(&vipstats, vip->id, bytes, is_new);
 		count_traffic(&realstats, real_id, bytes, is_new);
 	}

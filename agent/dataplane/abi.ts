@@ -4,6 +4,7 @@
 import { be16, bytes, field, struct, u16, u32, u64, u8, type AnyStruct, type ValueOf } from './codec';
 
 export const Limits = {
+  XDPVS_ICMP_QUOTE: 64,
   XDPVS_MAX_VIPS: 512,
   XDPVS_MAX_REALS: 4096,
   XDPVS_MAX_FLOWS: 1048576,
@@ -42,7 +43,9 @@ export const Reason = {
   XDPVS_R_DROP_NO_REAL: 8,
   XDPVS_R_DROP_ENCAP: 9,
   XDPVS_R_DROP_CONFIG: 10,
-  XDPVS_R_MAX: 11,
+  XDPVS_R_TOO_BIG: 11,
+  XDPVS_R_DROP_TOO_BIG: 12,
+  XDPVS_R_MAX: 13,
 } as const;
 
 /** Short operator-facing names of the reasons, for logs, CLI and metrics. */
@@ -58,6 +61,8 @@ export const REASON_NAMES: readonly string[] = [
   'drop_no_real',
   'drop_encap',
   'drop_config',
+  'too_big',
+  'drop_too_big',
 ];
 
 export const DecapReason = {
@@ -99,7 +104,7 @@ export const VipMeta = struct('vip_meta', 24, {
   pad: field('pad', 20, u32),
 });
 
-export const RealDef = struct('real_def', 36, {
+export const RealDef = struct('real_def', 40, {
   addr: field('addr', 0, addr),
   mac: field('mac', 16, mac),
   srcMac: field('src_mac', 22, mac),
@@ -107,6 +112,8 @@ export const RealDef = struct('real_def', 36, {
   family: field('family', 32, u8),
   method: field('method', 33, u8),
   flags: field('flags', 34, u16),
+  mtu: field('mtu', 36, u16),
+  pad: field('pad', 38, u16),
 });
 
 export const FlowKey = struct('flow_key', 40, {

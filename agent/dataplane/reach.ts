@@ -16,6 +16,8 @@ export interface Route {
   dev: string;
   gateway?: string;
   prefsrc?: string;
+  /** the route's own mtu (ip route ... mtu N), if it has one */
+  mtu?: number;
 }
 
 export interface Resolved extends Reach {
@@ -31,9 +33,10 @@ async function ipJson(args: string[]): Promise<unknown[]> {
 
 export async function routeTo(addr: string): Promise<Route | undefined> {
   try {
-    const [r] = (await ipJson(['route', 'get', addr])) as { dev?: string; gateway?: string; prefsrc?: string }[];
+    const [r] = (await ipJson(['route', 'get', addr])) as { dev?: string; gateway?: string; prefsrc?: string; metrics?: { mtu?: number }[] }[];
     if (!r?.dev) return undefined;
-    return { dev: r.dev, ...(r.gateway ? { gateway: r.gateway } : {}), ...(r.prefsrc ? { prefsrc: r.prefsrc } : {}) };
+    const mtu = r.metrics?.find((m) => typeof m.mtu === 'number')?.mtu;
+    return { dev: r.dev, ...(r.gateway ? { gateway: r.gateway } : {}), ...(r.prefsrc ? { prefsrc: r.prefsrc } : {}), ...(mtu ? { mtu } : {}) };
   } catch {
     return undefined;
   }
@@ -47,6 +50,10 @@ export async function neighbourMac(addr: string, dev: string): Promise<string | 
 
 export function interfaceMac(dev: string): string {
   return fs.readFileSync(`/sys/class/net/${dev}/address`, 'utf8').trim();
+}
+
+export function interfaceMtu(dev: string): number {
+  return Number(fs.readFileSync(`/sys/class/net/${dev}/mtu`, 'utf8').trim());
 }
 
 function poke(addr: string): void {
@@ -69,7 +76,8 @@ export async function resolveReach(addr: string, xdpIfaces: string[]): Promise<R
     poke(hop);
     return undefined;
   }
-  const base = { mac, dev: route.dev, ...(route.prefsrc ? { prefsrc: route.prefsrc } : {}) };
+  // what a tunnelled packet may measure on the way: the route's mtu, else the device's
+  const base = { mac, dev: route.dev, mtu: route.mtu ?? interfaceMtu(route.dev), ...(route.prefsrc ? { prefsrc: route.prefsrc } : {}) };
   if (xdpIfaces.length === 1 && xdpIfaces[0] === route.dev) return { ...base, ifindex: 0 };
   return { ...base, ifindex: ifIndex(route.dev), srcMac: interfaceMac(route.dev) };
 }

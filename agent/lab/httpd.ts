@@ -1,6 +1,8 @@
 // A real server for labs: answers every path with its name, /health with OK,
-// and /big?mb=N with N MiB sent slowly (a long download that outlives a
-// failover or an agent restart). Exits by itself after --ttl seconds.
+// /big?mb=N with N MiB sent slowly (a long download that outlives a
+// failover or an agent restart), and a POST with its name and the bytes it
+// received (an upload: full-sized packets toward the VIP). Exits by itself
+// after --ttl seconds.
 import * as http from 'node:http';
 
 const args = new Map<string, string>();
@@ -11,7 +13,11 @@ const ttl = Number(args.get('ttl') ?? 600);
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://x');
-  if (url.pathname === '/health') {
+  if (req.method === 'POST') {
+    let n = 0;
+    req.on('data', (d: Buffer) => (n += d.length));
+    req.on('end', () => res.end(`${name} ${n}\n`));
+  } else if (url.pathname === '/health') {
     res.end('OK\n');
   } else if (url.pathname === '/big') {
     const chunks = Math.max(1, Number(url.searchParams.get('mb') ?? 1)) * 16;

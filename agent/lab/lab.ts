@@ -249,6 +249,18 @@ export class Lab {
     return new Promise((resolve) => p.once('exit', (code) => resolve({ code, bytes: Number(out) || 0 })));
   }
 
+  /** POSTs `bytes` bytes to the VIP from the client: curl's exit code and the reply body. */
+  upload(pathname: string, bytes: number, timeoutSec: number): Promise<{ code: number | null; body: string }> {
+    const file = path.join(this.workDir, `upload-${bytes}`);
+    fs.writeFileSync(file, Buffer.alloc(bytes, 0x75));
+    const p = spawn('ip', ['netns', 'exec', this.client.ns, 'curl', '-s', '-m', String(timeoutSec), '--data-binary', `@${file}`, `http://${this.vip}${pathname}`], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let body = '';
+    p.stdout.on('data', (d: Buffer) => (body += d.toString()));
+    return new Promise((resolve) => p.once('exit', (code) => resolve({ code, body })));
+  }
+
   /** Stops every agent (SIGTERM), server and namespace; safe to call twice. */
   async cleanup(): Promise<void> {
     for (const a of this.agents.splice(0)) await a.stop();

@@ -27,6 +27,8 @@ function realDef(r: DesiredReal, active: boolean): RealDefValue {
     family: r.family,
     method: r.method,
     flags: active ? REAL_ACTIVE : 0,
+    mtu: r.mtu,
+    pad: 0,
   };
 }
 
@@ -39,7 +41,7 @@ function vipMeta(v: DesiredVip): VipMetaValue {
 }
 
 const sameReal = (a: DesiredReal, b: DesiredReal): boolean =>
-  a.addr === b.addr && a.mac === b.mac && a.srcMac === b.srcMac && a.ifindex === b.ifindex && a.method === b.method && a.active === b.active;
+  a.addr === b.addr && a.mac === b.mac && a.srcMac === b.srcMac && a.ifindex === b.ifindex && a.mtu === b.mtu && a.method === b.method && a.active === b.active;
 
 const sameTable = (a: number[], b: number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 

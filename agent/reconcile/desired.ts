@@ -17,6 +17,8 @@ export interface Reach {
   ifindex: number;
   /** source MAC for a redirect; empty for XDP_TX */
   srcMac?: string;
+  /** the largest packet the path to the real takes (route or device MTU) */
+  mtu?: number;
 }
 
 /** Runtime state of a real in a service, from health checks and the CLI. */
@@ -41,6 +43,8 @@ export interface DesiredReal {
   mac: string;
   srcMac: string;
   ifindex: number;
+  /** TUN: the largest outer packet toward the real; 0 (DR, or unknown): unchecked */
+  mtu: number;
   active: boolean;
   weight: number;
   /** the weight its table share follows: ringWeight when fed back, else weight */
@@ -139,6 +143,7 @@ function describe(
     mac: reach?.mac ?? '00:00:00:00:00:00',
     srcMac: reach?.srcMac ?? '00:00:00:00:00:00',
     ifindex: reach?.ifindex ?? 0,
+    mtu: service.method === 'tun' ? Math.min(reach?.mtu ?? 0, 0xffff) : 0,
     // unreachable or failed reals lose their flows; drained ones keep them
     active: up && reach !== undefined,
     weight,

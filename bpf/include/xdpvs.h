@@ -15,6 +15,8 @@
 #include <linux/types.h>
 
 enum xdpvs_limits {
+	/* bytes of the offending packet an ICMP too-big message quotes */
+	XDPVS_ICMP_QUOTE = 64,
 	XDPVS_MAX_VIPS = 512,
 	XDPVS_MAX_REALS = 4096,
 	XDPVS_MAX_FLOWS = 1048576,
@@ -87,7 +89,9 @@ enum xdpvs_reason {
 	XDPVS_R_DROP_NO_REAL = 8,	/* the VIP's table is empty or names no active real */
 	XDPVS_R_DROP_ENCAP = 9,		/* could not grow the packet for the outer header */
 	XDPVS_R_DROP_CONFIG = 10,	/* no tunnel source address, or egress ifindex not in txports */
-	XDPVS_R_MAX = 11,
+	XDPVS_R_TOO_BIG = 11,		/* XDP_TX of ICMP frag-needed / packet-too-big: over the TUN mtu */
+	XDPVS_R_DROP_TOO_BIG = 12,	/* over the TUN mtu, no ICMP due (IPv4 without DF, an ICMP error) */
+	XDPVS_R_MAX = 13,
 };
 
 /* Key of `vips`. port 0 is an all-port VIP. */
@@ -117,6 +121,8 @@ struct real_def {
 	__u8 family;		/* enum xdpvs_family of addr */
 	__u8 method;		/* enum xdpvs_method */
 	__u16 flags;		/* enum xdpvs_real_flags */
+	__u16 mtu;		/* TUN: largest outer packet the egress takes; 0: unchecked */
+	__u16 pad;
 };
 
 /* Key of `flows`. */

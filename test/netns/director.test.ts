@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { Lab, type AgentProcess } from '../../agent/lab/lab';
+import { sh } from '../../agent/lab/netns';
 import { requireRoot } from '../support/root';
 
 /** Bodies of n GETs (each a new connection, so a new source port) -> count per real. */
@@ -107,7 +108,7 @@ describe('director by DR, end to end', () => {
 
   it('/metrics has per-service and per-real counters, health and checks', () => {
     const text = lab.directorGet('http://127.0.0.1:9641/metrics');
-    const value = (re: RegExp): number => Number(re.exec(text)?.[1] ?? NaN);
+    const value = (re: RegExp): number => Number(re.exec(text)?.[1] ?? 0); // absent until counted
     assert.ok(value(/^xdpvs_vip_packets_total\{service="tcp 198\.18\.1\.100:80"\} (\d+)$/m) > 0);
     assert.equal(value(/^xdpvs_real_up\{service="tcp 198\.18\.1\.100:80",real="198\.18\.0\.12:80"\} (\d+)$/m), 1);
     assert.ok(value(/^xdpvs_real_new_flows_total\{service="tcp 198\.18\.1\.100:80",real="198\.18\.0\.13:80"\} (\d+)$/m) > 0);
@@ -201,5 +202,17 @@ describe('director by TUN, end to end', () => {
     assert.deepEqual([...seen.keys()].sort(), ['real1', 'real2']);
     // per-CPU cursors: each CPU alternates, so the split stays near even
     for (const [, n] of seen) assert.ok(n >= 6, JSON.stringify([...seen]));
+  });
+
+  it('an upload in full-sized packets completes: frag-needed from the director lowers the client\'s path MTU', async () => {
+    // 1500-byte packets + 20 bytes of tunnel do not fit the 1500-byte link to the reals
+    const tooBig = (): number => Number(/xdpvs_verdict_packets_total\{reason="too_big"\} (\d+)/.exec(lab.directorGet('http://127.0.0.1:9641/metrics'))?.[1] ?? 0); // absent until counted
+    const before = tooBig();
+    const { code, body } = await lab.upload('/upload', 2 * 1024 * 1024, 20);
+    assert.equal(code, 0, 'curl finished');
+    assert.match(body, /^real[12] 2097152\n$/);
+    assert.ok(tooBig() > before, 'the director answered with frag-needed');
+    const route = sh('ip', ['-n', lab.client.ns, 'route', 'get', lab.vip]);
+    assert.match(route, /mtu 1480/, `the client learned the path MTU: ${route}`);
   });
 });

@@ -35,6 +35,8 @@ export interface RealSpec {
   ifindex?: number;
   srcMac?: string;
   active?: boolean;
+  /** TUN: largest outer packet; 0 or absent: unchecked */
+  mtu?: number;
 }
 
 export class TestDirector {
@@ -72,6 +74,8 @@ export class TestDirector {
       family: a.family,
       method: r.method === 'tun' ? Method.XDPVS_FWD_TUN : Method.XDPVS_FWD_DR,
       flags: r.active === false ? 0 : RealFlags.XDPVS_REAL_ACTIVE,
+      mtu: r.mtu ?? 0,
+      pad: 0,
     });
     return this;
   }

@@ -21,6 +21,8 @@ describe('struct codecs', () => {
       family: a.family,
       method: 1,
       flags: 1,
+      mtu: 1500,
+      pad: 0,
     };
     assert.deepEqual(RealDef.decode(RealDef.encode(real)), real);
     const key = { src: a.bytes, dst: a.bytes, sport: 65535, dport: 1, proto: 17, family: 10, kind: 1, pad: 0 };

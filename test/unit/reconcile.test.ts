@@ -228,6 +228,17 @@ describe('reconcile', () => {
     assert.deepEqual(w.step(), ['txport 5', 'real 2', 'table 0']);
   });
 
+  it("TUN reals carry their path's MTU into the map (a change rewrites only the real); DR reals none", () => {
+    const w = new World(cfg([service('192.0.2.10', [real('10.0.1.1')], { method: 'tun' }), service('192.0.2.11', [real('10.0.1.2')])]));
+    w.reach.set('10.0.1.1', { mac: '02:00:00:00:01:01', ifindex: 0, mtu: 1500 });
+    w.reach.set('10.0.1.2', { mac: '02:00:00:00:01:02', ifindex: 0, mtu: 1500 });
+    w.step();
+    assert.deepEqual([w.dp.reals.get(1)?.mtu, w.dp.reals.get(2)?.mtu], [1500, 0]);
+    w.reach.set('10.0.1.1', { mac: '02:00:00:00:01:01', ifindex: 0, mtu: 9000 });
+    assert.deepEqual(w.step(), ['real 1']);
+    assert.equal(w.dp.reals.get(1)?.mtu, 9000);
+  });
+
   it('alpha: reals start down until their first check succeeds', () => {
     const svc = service('192.0.2.10', [real('10.0.1.1')], { alpha: true });
     const w = new World(cfg([svc]));
