@@ -54,10 +54,14 @@ export function controlCommands(): Command[] {
       }
       console.log(formatTable(rowsFromServices(a.services), true));
       if (a.vrrp.length > 0) {
-        console.log('\nVRRP instance        State    Priority  Adverts in/out  Dropped');
+        const groups = a.vrrp.some((v) => v.syncGroup !== undefined);
+        console.log(`\nVRRP instance        State    Priority  Adverts in/out  Dropped${groups ? '  Sync group' : ''}`);
         for (const v of a.vrrp) {
           const dropped = Object.values(v.counters.dropped).reduce((n: number, x) => n + (x ?? 0), 0);
-          console.log(`${v.name.padEnd(21)}${v.state.padEnd(9)}${String(v.priority).padEnd(10)}${`${v.counters.received}/${v.counters.sent}`.padEnd(16)}${dropped}`);
+          // a BACKUP whose timer ran out but whose group is not ready says so
+          const group = v.syncGroup === undefined ? '' : `${v.syncGroup}${v.wantsMaster ? ' (wants MASTER, waits for the group)' : ''}`;
+          const row = `${v.name.padEnd(21)}${v.state.padEnd(9)}${String(v.priority).padEnd(10)}${`${v.counters.received}/${v.counters.sent}`.padEnd(16)}`;
+          console.log(groups ? `${row}${String(dropped).padEnd(9)}${group}`.trimEnd() : `${row}${dropped}`);
         }
       }
     });

@@ -45,6 +45,10 @@ export interface VrrpRow {
   state: string;
   priority: number;
   counters: { received: number; sent: number; dropped: Partial<Record<string, number>>; transitions: number };
+  /** its vrrp_sync_group, if any */
+  syncGroup?: string;
+  /** BACKUP with its master-down timer run out, waiting for the rest of its sync group */
+  wantsMaster: boolean;
 }
 
 export type Answer =

@@ -24,6 +24,8 @@ export interface VrrpStatus {
   state: string;
   priority: number;
   counters: VrrpCounters;
+  syncGroup?: string;
+  wantsMaster: boolean;
 }
 
 /** Equal apart from where in the file they were written. */
@@ -67,7 +69,10 @@ export class VrrpSupervisor {
   }
 
   status(): VrrpStatus[] {
-    return [...this.runners.values()].map((r) => ({ name: r.inst.name, state: r.state, priority: r.priority, counters: r.counters }));
+    return [...this.runners.values()].map((r) => {
+      const group = this.syncGroups.groupName(r.inst.name);
+      return { name: r.inst.name, state: r.state, priority: r.priority, counters: r.counters, ...(group ? { syncGroup: group } : {}), wantsMaster: r.wantsMaster };
+    });
   }
 
   /**

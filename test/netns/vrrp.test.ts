@@ -277,6 +277,7 @@ describe('VRRP sync group', () => {
     const onD1 = (): boolean => vips(1).length === 2 && vips(0).length === 0;
     await until(onD0, 20_000, 'both VIPs on d0 first');
     assert.ok(!a0.lines.some((l) => /XDPVS_CONF/.test(l)), 'the configuration loads without warnings');
+    assert.match(lab.cli(['list'], 0), /^VI_2 +MASTER +150 +\d+\/\d+ +0 +G$/m, 'xdpvs list names the sync group');
 
     fs.rmSync(groupOk); // both members on d0: 150 - 60 = 90 < 100
     await until(onD1, 12_000, 'both VIPs move to d1 (group weight)');
