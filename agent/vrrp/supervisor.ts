@@ -28,8 +28,15 @@ export interface VrrpStatus {
   wantsMaster: boolean;
 }
 
-/** Equal apart from where in the file they were written. */
-const sameDefinition = (a: object, b: object): boolean => JSON.stringify({ ...a, loc: 0 }) === JSON.stringify({ ...b, loc: 0 });
+/**
+ * Equal apart from where in the file they were written (`loc` at any depth:
+ * tracked objects carry theirs), so a reload that only moves lines restarts
+ * nothing.
+ */
+export function sameDefinition(a: object, b: object): boolean {
+  const text = (x: object): string => JSON.stringify(x, (key, value: unknown) => (key === 'loc' ? undefined : value));
+  return text(a) === text(b);
+}
 
 export class VrrpSupervisor {
   private readonly runners = new Map<string, VrrpRunner>();
