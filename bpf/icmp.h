@@ -62,26 +62,39 @@ static __always_inline void swap_macs(struct ethhdr *eth)
 	__builtin_memcpy(eth->h_dest, tmp, ETH_ALEN);
 }
 
+/*
+ * Turns the frame into a reply toward the client: `hdrs` bytes of new L3/ICMP
+ * headers in front of its IP packet, cut to the quote, MACs swapped (the
+ * L2 header and its VLAN tag stay). Returns the new L3 header with
+ * hdrs + XDPVS_ICMP_QUOTE bytes bounds-checked; NULL on failure.
+ */
+static __always_inline void *reply_frame(struct xdp_md *ctx, struct packet *pkt,
+					 __u32 hdrs, __be16 proto)
+{
+	struct ethhdr *eth;
+
+	if (!push_outer(ctx, pkt, hdrs, proto) ||
+	    trim_to(ctx, pkt->l2_len + hdrs + XDPVS_ICMP_QUOTE))
+		return NULL;
+	/* both moved: find them again */
+	eth = frame_eth(ctx);
+	if (!eth)
+		return NULL;
+	swap_macs(eth);
+	return frame_l3(ctx, pkt, hdrs + XDPVS_ICMP_QUOTE);
+}
+
 /* IPv4 frag-needed quoting the packet; `mtu` is the next-hop MTU it reports. */
 static __always_inline int frag_needed4(struct xdp_md *ctx, struct packet *pkt, __u16 mtu)
 {
 	const __u32 len = ICMP_REPLY4_HDRS + XDPVS_ICMP_QUOTE;
 	struct icmphdr *icmph;
-	struct ethhdr *eth;
 	struct iphdr *iph;
 	__s64 sum;
 
-	iph = push_outer(ctx, pkt, ICMP_REPLY4_HDRS, bpf_htons(ETH_P_IP));
-	if (!iph || trim_to(ctx, pkt->l2_len + len))
-		return -1;
-	/* both moved: find them again */
-	eth = frame_eth(ctx);
-	if (!eth)
-		return -1;
-	iph = frame_l3(ctx, pkt, len);
+	iph = reply_frame(ctx, pkt, ICMP_REPLY4_HDRS, bpf_htons(ETH_P_IP));
 	if (!iph)
 		return -1;
-	swap_macs(eth);
 
 	iph->version = 4;
 	iph->ihl = sizeof(*iph) / 4;
@@ -112,24 +125,15 @@ static __always_inline int frag_needed4(struct xdp_md *ctx, struct packet *pkt, 
 /* ICMPv6 packet-too-big quoting the packet; `mtu` is the MTU it reports. */
 static __always_inline int packet_too_big6(struct xdp_md *ctx, struct packet *pkt, __u32 mtu)
 {
-	const __u32 len = ICMP_REPLY6_HDRS + XDPVS_ICMP_QUOTE;
 	const __u32 icmp_len = sizeof(struct icmp6hdr) + XDPVS_ICMP_QUOTE;
 	struct icmp6hdr *icmp6h;
 	struct ipv6hdr *ip6h;
-	struct ethhdr *eth;
 	__u32 pseudo[2];
 	__s64 sum;
 
-	ip6h = push_outer(ctx, pkt, ICMP_REPLY6_HDRS, bpf_htons(ETH_P_IPV6));
-	if (!ip6h || trim_to(ctx, pkt->l2_len + len))
-		return -1;
-	eth = frame_eth(ctx);
-	if (!eth)
-		return -1;
-	ip6h = frame_l3(ctx, pkt, len);
+	ip6h = reply_frame(ctx, pkt, ICMP_REPLY6_HDRS, bpf_htons(ETH_P_IPV6));
 	if (!ip6h)
 		return -1;
-	swap_macs(eth);
 
 	ip6h->version = 6;
 	ip6h->priority = 0;

@@ -36,7 +36,7 @@ export class SyncGroups {
    * effects (VIPs, notify).
    */
   constructor(
-    groups: Pick<VrrpSyncGroup, 'name' | 'group'>[],
+    private readonly groups: Pick<VrrpSyncGroup, 'name' | 'group'>[],
     private readonly member: (name: string) => GroupMember | undefined,
     private readonly defer: (fn: () => void) => void = (fn) => void setImmediate(fn),
   ) {
@@ -88,7 +88,6 @@ export class SyncGroups {
 
   /** Every group's fault, applied again (after a start or a reload). */
   settle(): void {
-    const firsts = new Set([...this.groupOf.values()].map((g) => g.group[0]!));
-    for (const m of firsts) this.ownFault(m);
+    for (const g of this.groups) if (g.group[0] !== undefined) this.ownFault(g.group[0]);
   }
 }
