@@ -11,7 +11,7 @@
 #ifndef XDPVS_ICMP_H
 #define XDPVS_ICMP_H
 
-#include <linux/icmp.h>
+#include "icmp4.h"
 #include <linux/icmpv6.h>
 #include "encap.h"
 

@@ -16,7 +16,7 @@
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
-#include <linux/icmp.h>
+#include "icmp4.h"
 #include <linux/icmpv6.h>
 #include <bpf/bpf_endian.h>
 #include "include/xdpvs.h"

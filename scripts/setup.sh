@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
+  clang llvm libbpf-dev linux-libc-dev bpftool libelf-dev zlib1g-dev pkg-config
   make g++ python3 iproute2 util-linux ethtool curl
   keepalived netsniff-ng
 )
