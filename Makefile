@@ -13,7 +13,7 @@ SETUP_STAMP := node_modules/.package-lock.json
 PIN_CPU := taskset -c 0
 NODE_TEST := node --test --test-reporter=spec
 
-.PHONY: setup build bpf native ts test test-unit test-packet test-netns test-vm demo bench clean
+.PHONY: setup build bpf native ts deb test test-unit test-packet test-netns test-vm test-fresh demo bench clean
 
 setup:
 	@scripts/setup.sh
@@ -37,9 +37,13 @@ ts: setup $(TS_STAMP)
 
 build: bpf native ts
 
+# the Debian package of a director, in build/
+deb: build
+	@scripts/build-deb.sh build
+
 # one runner over all layers, so its closing line counts every test
 test: build
-	$(PIN_CPU) $(NODE_TEST) --test-concurrency=1 dist/test/unit/ dist/test/packet/ dist/test/netns/ dist/test/vm/
+	$(PIN_CPU) $(NODE_TEST) --test-concurrency=1 dist/test/unit/ dist/test/packet/ dist/test/netns/ dist/test/vm/ dist/test/fresh/
 
 test-unit: build
 	$(NODE_TEST) dist/test/unit/
@@ -54,6 +58,11 @@ test-netns: build
 test-vm: build
 	$(NODE_TEST) dist/test/vm/
 
+# from nothing: set-up, build and unit tests in a fresh Debian 12 root; the
+# package installed into another and run in the VM (see README)
+test-fresh: build
+	$(NODE_TEST) dist/test/fresh/
+
 demo: build
 	bin/xdpvs demo
 
@@ -62,5 +71,5 @@ bench: build
 	node dist/bench/run.js $(BENCH_ARGS)
 
 clean:
-	rm -rf dist native/build
+	rm -rf dist native/build build
 	$(MAKE) -s -C bpf clean

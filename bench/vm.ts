@@ -23,7 +23,7 @@ export const VM_CPUS = Math.min(2, os.cpus().length);
 export const VM_NICS = { client: '52:54:00:78:76:0a', director: '52:54:00:78:76:01', real: '52:54:00:78:76:0b' } as const;
 
 /** The qemu command line for one boot. */
-export function qemuArgs(imageDir: string, shareOut: string, cpus: number, memMiB: number): string[] {
+export function qemuArgs(imageDir: string, shareOut: string, cpus: number, memMiB: number, init = '/sbin/xdpvs-init'): string[] {
   return [
     '-accel', 'tcg,thread=multi',
     '-m', String(memMiB),
@@ -42,7 +42,7 @@ export function qemuArgs(imageDir: string, shareOut: string, cpus: number, memMi
     '-drive', `file=${path.join(imageDir, 'root.img')},format=raw,if=virtio`,
     '-virtfs', `local,path=${ROOT},mount_tag=xdpvs,security_model=none,readonly=on`,
     '-virtfs', `local,path=${shareOut},mount_tag=out,security_model=none`,
-    '-append', 'root=/dev/vda rw console=ttyS0 init=/sbin/xdpvs-init panic=-1 sysrq_always_enabled=1 quiet',
+    '-append', `root=/dev/vda rw console=ttyS0 init=${init} panic=-1 sysrq_always_enabled=1 quiet`,
   ];
 }
 
@@ -53,6 +53,8 @@ export interface VmJob {
   timeoutMs: number;
   /** where the image is cached (default bench/vm/build) */
   imageDir?: string;
+  /** an image someone else built (the fresh test's): boot it as it is, with this init */
+  prebuilt?: { init: string };
   /** console lines are printed with this prefix as they come (none: kept quiet) */
   echo?: string;
 }
@@ -71,13 +73,15 @@ export interface VmResult {
 export async function bootVm(o: VmJob): Promise<VmResult> {
   const t0 = Date.now();
   const imageDir = o.imageDir ?? path.join(VM_DIR, 'build');
-  const build = spawnSync(path.join(VM_DIR, 'build-image.sh'), [imageDir], { stdio: ['ignore', 'inherit', 'inherit'], timeout: o.timeoutMs });
-  if (build.status !== 0) throw new Error(`bench/vm/build-image.sh failed (${build.error?.message ?? `exit ${build.status}`})`);
+  if (!o.prebuilt) {
+    const build = spawnSync(path.join(VM_DIR, 'build-image.sh'), [imageDir], { stdio: ['ignore', 'inherit', 'inherit'], timeout: o.timeoutMs });
+    if (build.status !== 0) throw new Error(`bench/vm/build-image.sh failed (${build.error?.message ?? `exit ${build.status}`})`);
+  }
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'xdpvs-vm-'));
   try {
     fs.writeFileSync(path.join(out, 'job'), `${o.job}\n`);
     // every host CPU: the test runner may be pinned to one (make test)
-    const qemu = spawn('taskset', ['-c', `0-${os.cpus().length - 1}`, 'qemu-system-x86_64', ...qemuArgs(imageDir, out, VM_CPUS, 2048)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const qemu = spawn('taskset', ['-c', `0-${os.cpus().length - 1}`, 'qemu-system-x86_64', ...qemuArgs(imageDir, out, VM_CPUS, 2048, o.prebuilt?.init)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
     let buf = '';
     const onData = (d: string): void => {

@@ -8,10 +8,10 @@ import { ensurePinDir } from '../dataplane/bpffs';
 import { DecapDataplane } from '../dataplane/lb';
 import { attachXdp, detachXdp, type XdpMode } from '../../native/index';
 
-const DEFAULT_PIN_DIR = '/sys/fs/bpf/xdpvs-decap';
+export const DECAP_PIN_DIR = '/sys/fs/bpf/xdpvs-decap';
 const modeOption = (): Option =>
   new Option('--xdp-mode <mode>', 'XDP attach mode').choices(['native', 'generic']).default('native');
-const pinOption = (): Option => new Option('--pin-dir <dir>', 'bpffs directory for the maps').default(DEFAULT_PIN_DIR);
+const pinOption = (): Option => new Option('--pin-dir <dir>', 'bpffs directory for the maps').default(DECAP_PIN_DIR);
 
 interface AttachOpts {
   interface: string[];

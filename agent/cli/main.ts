@@ -3,13 +3,14 @@ import { Command } from 'commander';
 import { controlCommands } from './control';
 import { decapCommand } from './decap';
 import { demoCommand } from './demo';
+import { detachCommand } from './detach';
 import { checkCommand, runCommand } from './run';
 
 const { version } = require('../../../package.json') as { version: string };
 
 export function program(): Command {
   const cmd = new Command('xdpvs').description('LVS-style virtual server with an XDP data plane').version(version);
-  for (const sub of [runCommand(), checkCommand(), ...controlCommands(), decapCommand(), demoCommand()]) cmd.addCommand(sub);
+  for (const sub of [runCommand(), checkCommand(), ...controlCommands(), decapCommand(), detachCommand(), demoCommand()]) cmd.addCommand(sub);
   return cmd;
 }
 

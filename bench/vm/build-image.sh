@@ -10,7 +10,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-$here/build}"
-mirror="${XDPVS_VM_MIRROR:-http://deb.debian.org/debian}"
+mirror="$("$here/../../scripts/debian-mirror.sh")"
 suite=bookworm
 [ "$(id -u)" = 0 ] || { echo "build-image.sh: run as root (debootstrap)" >&2; exit 1; }
 
