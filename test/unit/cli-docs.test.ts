@@ -143,8 +143,14 @@ describe('xdpvs(8)', () => {
   it('dates the page reproducibly: SOURCE_DATE_EPOCH, else the last commit', () => {
     assert.equal(docDate({ SOURCE_DATE_EPOCH: '86400' }), '1970-01-02');
     assert.throws(() => docDate({ SOURCE_DATE_EPOCH: 'yesterday' }), /SOURCE_DATE_EPOCH/);
-    const ct = execFileSync('git', ['-C', ROOT, 'log', '-1', '--format=%ct'], { encoding: 'utf8' }).trim();
-    assert.equal(docDate({}, ROOT), new Date(Number(ct) * 1000).toISOString().slice(0, 10));
+    // a release tarball has no history: then the page is dated today
+    let last = new Date();
+    try {
+      last = new Date(Number(execFileSync('git', ['-C', ROOT, 'log', '-1', '--format=%ct'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()) * 1000);
+    } catch {
+      // no git, or not a checkout
+    }
+    assert.equal(docDate({}, ROOT), last.toISOString().slice(0, 10));
     assert.match(docDate({}, os.tmpdir()), /^\d{4}-\d\d-\d\d$/);
   });
 
