@@ -24,7 +24,7 @@ import { Metrics, type MetricsSource } from './metrics/metrics';
 import { VrrpSupervisor, type VrrpStatus } from './vrrp/supervisor';
 import type { Answer, Request, ServiceRow, StatsAnswer } from './control/protocol';
 import { FEEDBACK_SCHEDULERS, feedbackWeights } from './sched/feedback';
-import { attachXdp, detachXdp, programById, queryXdp, type XdpMode } from '../native/index';
+import type { XdpMode } from './dataplane/xdp';
 
 export interface AgentOptions {
   configPath: string;
@@ -42,7 +42,6 @@ export interface AgentOptions {
   metrics?: string;
 }
 
-const PROGRAM_NAME = 'xdpvs_lb';
 const VERSION = (require('../../package.json') as { version: string }).version;
 /** how often lc/wlc/sed/nq weights are recomputed from live connection counts */
 const FEEDBACK_INTERVAL_MS = 2000;
@@ -129,24 +128,9 @@ export class Agent implements MetricsSource {
 
   /** Attaches, replacing atomically a director program already there (an earlier agent's). */
   private attach(iface: string): void {
-    const q = queryXdp(iface);
-    const existing = q.drvProgId || q.skbProgId;
-    let replace;
-    if (existing) {
-      const prog = programById(existing);
-      if (prog.name !== PROGRAM_NAME) {
-        prog.close();
-        throw new Error(`${iface} already has XDP program ${prog.name} (id ${existing}): detach it first`);
-      }
-      replace = prog;
-    }
-    try {
-      const mode = attachXdp(iface, this.dp.program, this.opts.xdpMode, replace);
-      this.attached.push({ iface, mode });
-      this.log.info({ iface, mode, replaced: existing || undefined }, 'xdp attached');
-    } finally {
-      replace?.close();
-    }
+    const { mode, replaced } = this.dp.attach(iface, this.opts.xdpMode);
+    this.attached.push({ iface, mode });
+    this.log.info({ iface, mode, replaced }, 'xdp attached');
   }
 
   /** Every real's health target; state is kept across reloads for unchanged checks. */
@@ -489,9 +473,9 @@ export class Agent implements MetricsSource {
     this.metrics?.close();
     this.monitor?.stop();
     if (detach) {
-      for (const { iface, mode } of this.attached) {
+      for (const [i, { iface, mode }] of this.attached.entries()) {
         try {
-          detachXdp(iface, mode);
+          this.dp.detach(iface, mode, i === this.attached.length - 1);
           this.log.info({ iface }, 'xdp detached');
         } catch (err) {
           this.log.error({ iface, err: (err as Error).message }, 'detach failed');

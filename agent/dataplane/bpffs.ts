@@ -28,3 +28,16 @@ export function ensurePinDir(pinDir: string): void {
   }
   fs.mkdirSync(abs, { recursive: true });
 }
+
+/**
+ * Pins an object at `pinPath`, replacing what was pinned there: pinned under
+ * a temporary name first and renamed over the old pin (bpffs renames like any
+ * file system), so a reader finds the old object or the new one, never none.
+ * (bpffs refuses names with a dot, hence `_new`.)
+ */
+export function pinReplacing(pinPath: string, pin: (at: string) => void): void {
+  const tmp = `${pinPath}_new`;
+  fs.rmSync(tmp, { force: true }); // left by a crash between pin and rename
+  pin(tmp);
+  fs.renameSync(tmp, pinPath);
+}

@@ -13,6 +13,8 @@ import {
   openPinnedMap,
   MapType,
 } from '../../native/index';
+import { pinReplacing } from './bpffs';
+import { attachReplacing, DECAP_PROGRAM, detach, DIRECTOR_PROGRAM, openPinned, pinAttached, type Attached, type XdpMode } from './xdp';
 import {
   DECAP_MAPS,
   DecapReason,
@@ -141,17 +143,35 @@ function loadObject<T>(
   }
 }
 
+/**
+ * What lives in the pin directory besides the maps, so that a restarted agent
+ * finds it by path (BPF_OBJ_GET) rather than by id (BPF_*_GET_FD_BY_ID, which
+ * needs CAP_SYS_ADMIN): the attached program, and each VIP's inner table map
+ * (the outer map `tables` answers user space with ids only). No dots: bpffs
+ * refuses them in names.
+ */
+const TABLE_PIN_DIR = 'vip_tables';
+
 export class LbDataplane {
   readonly program: BpfProgram;
   private readonly maps: Record<keyof typeof LB_MAPS, BpfMap>;
   /** the inner table maps this process opened or created, by VIP id */
   private readonly tableMaps = new Map<number, BpfMap>();
+  /** the program an earlier agent pinned (and maybe left attached), opened at load */
+  private readonly pinnedProgram: BpfProgram | undefined;
 
-  private constructor(private readonly obj: BpfObject) {
-    this.program = obj.program('xdpvs_lb');
+  private constructor(
+    private readonly obj: BpfObject,
+    private readonly pinDir: string | undefined,
+  ) {
+    this.program = obj.program(DIRECTOR_PROGRAM);
     const maps = {} as Record<keyof typeof LB_MAPS, BpfMap>;
     for (const name of Object.keys(LB_MAPS) as (keyof typeof LB_MAPS)[]) maps[name] = obj.map(name);
     this.maps = maps;
+    if (pinDir) {
+      fs.mkdirSync(path.join(pinDir, TABLE_PIN_DIR), { recursive: true });
+      this.pinnedProgram = openPinned(this.programPin);
+    }
   }
 
   static load(opts: LoadOptions = {}): LbDataplane {
@@ -162,8 +182,33 @@ export class LbDataplane {
       (o) => {
         if (opts.maxFlows !== undefined) o.setMaxEntries('flows', opts.maxFlows);
       },
-      (o) => new LbDataplane(o),
+      (o) => new LbDataplane(o, opts.pinDir),
     );
+  }
+
+  private get programPin(): string {
+    return path.join(this.pinDir ?? '', this.program.name);
+  }
+
+  private tablePin(vipId: number): string | undefined {
+    return this.pinDir ? path.join(this.pinDir, TABLE_PIN_DIR, String(vipId)) : undefined;
+  }
+
+  /**
+   * Attaches the program to `iface`, replacing atomically the director
+   * program an earlier agent left there, and pins it for the next agent.
+   */
+  attach(iface: string, mode: XdpMode): Attached {
+    if (!this.pinDir) return attachReplacing(iface, this.program, mode, undefined, '(no pin directory)');
+    const attached = attachReplacing(iface, this.program, mode, this.pinnedProgram, this.programPin);
+    pinAttached(this.program, this.programPin);
+    return attached;
+  }
+
+  /** Takes the program off `iface`; `unpin`: the last interface, so its pin goes too. */
+  detach(iface: string, mode: XdpMode, unpin = false): void {
+    detach(iface, mode);
+    if (unpin && this.pinDir) fs.rmSync(this.programPin, { force: true });
   }
 
   setVip(key: VipKeyValue, meta: VipMetaValue): void {
@@ -198,7 +243,9 @@ export class LbDataplane {
    */
   setTable(vipId: number, realIds: ArrayLike<number>): void {
     if (realIds.length === 0) throw new RangeError(`table of VIP id ${vipId} is empty: delete it instead`);
-    const current = this.tableMap(vipId);
+    // a table this process cannot open without CAP_SYS_ADMIN (no pin) is replaced whole
+    const current = this.tableMaps.get(vipId) ?? this.pinnedTable(vipId);
+    if (current) this.tableMaps.set(vipId, current);
     if (current && current.maxEntries === realIds.length) {
       for (let i = 0; i < realIds.length; i++) {
         const key = u32key(i);
@@ -226,6 +273,9 @@ export class LbDataplane {
     }
     current?.close();
     this.tableMaps.set(vipId, inner);
+    // after the swap: a pin that lags (a crash in between) is noticed by its id in tableMap
+    const pin = this.tablePin(vipId);
+    if (pin) pinReplacing(pin, (at) => inner.pin(at));
   }
 
   /** The real ids of a VIP's table, or undefined when it has none. */
@@ -241,17 +291,40 @@ export class LbDataplane {
     this.maps.tables.delete(u32key(vipId));
     this.tableMaps.get(vipId)?.close();
     this.tableMaps.delete(vipId);
+    const pin = this.tablePin(vipId);
+    if (pin) fs.rmSync(pin, { force: true });
   }
 
   private tableMap(vipId: number): BpfMap | undefined {
     const known = this.tableMaps.get(vipId);
     if (known) return known;
-    // re-adopted after a restart: the outer map answers the inner map's id
-    const id = this.maps.tables.lookup(u32key(vipId));
-    if (!id) return undefined;
-    const m = mapById(id.readUInt32LE(0));
-    this.tableMaps.set(vipId, m);
+    const m = this.pinnedTable(vipId) ?? this.tableById(vipId);
+    if (m) this.tableMaps.set(vipId, m);
     return m;
+  }
+
+  /**
+   * A VIP's table after a restart, from its pin: only when it is the map the
+   * outer map holds (the outer map answers user space with the inner map's id).
+   */
+  private pinnedTable(vipId: number): BpfMap | undefined {
+    const pin = this.tablePin(vipId);
+    const id = this.maps.tables.lookup(u32key(vipId))?.readUInt32LE(0);
+    if (!pin || id === undefined || !fs.existsSync(pin)) return undefined;
+    const m = openPinnedMap(pin);
+    if (m.info().id === id) return m;
+    m.close();
+    return undefined;
+  }
+
+  /**
+   * A VIP's table by the id the outer map holds: needs CAP_SYS_ADMIN, so only
+   * for reading a table that has no pin yet (a pin directory of an older
+   * agent); writes replace such a table instead (setTable).
+   */
+  private tableById(vipId: number): BpfMap | undefined {
+    const id = this.maps.tables.lookup(u32key(vipId));
+    return id ? mapById(id.readUInt32LE(0)) : undefined;
   }
 
   setSettings(s: LbSettingsValue): void {
@@ -309,6 +382,7 @@ export class LbDataplane {
   close(): void {
     for (const m of this.tableMaps.values()) m.close();
     this.tableMaps.clear();
+    this.pinnedProgram?.close();
     this.obj.close();
   }
 }
@@ -319,7 +393,7 @@ export class DecapDataplane {
   private readonly stats: BpfMap;
 
   private constructor(private readonly obj: BpfObject) {
-    this.program = obj.program('xdpvs_decap');
+    this.program = obj.program(DECAP_PROGRAM);
     this.addrs = obj.map('decapaddrs');
     this.stats = obj.map('decapstats');
   }

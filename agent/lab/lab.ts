@@ -36,6 +36,19 @@ export interface LabOptions {
   vipOnLink?: boolean;
 }
 
+/** Capability numbers setpriv may not know by name (util-linux 2.38 predates them). */
+const CAP_NUMBERS: Record<string, number> = { cap_perfmon: 38, cap_bpf: 39, cap_checkpoint_restore: 40 };
+
+/**
+ * A command prefix that runs a root process with only `caps` in its bounding
+ * set (so in its permitted and effective sets), as systemd's
+ * CapabilityBoundingSet= does.
+ */
+export function boundingSet(caps: string[]): string[] {
+  const names = caps.map((c) => (CAP_NUMBERS[c] !== undefined ? `cap_${CAP_NUMBERS[c]}` : c.replace(/^cap_/, '')));
+  return ['setpriv', '--inh-caps=-all', '--ambient-caps=-all', `--bounding-set=-all${names.map((n) => `,+${n}`).join('')}`, '--'];
+}
+
 export class AgentProcess {
   readonly lines: string[] = [];
   private readonly waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
@@ -174,13 +187,16 @@ export class Lab {
     return file;
   }
 
-  /** `xdpvs run` on director d with this lab's pin and state directories. */
-  startAgent(configFile: string, d = 0, extra: string[] = []): AgentProcess {
+  /**
+   * `xdpvs run` on director d with this lab's pin and state directories;
+   * `wrap` runs it through a command (e.g. boundingSet's setpriv).
+   */
+  startAgent(configFile: string, d = 0, extra: string[] = [], wrap: string[] = []): AgentProcess {
     const dir = this.directors[d]!;
     const proc = spawn(
       'ip',
       [
-        'netns', 'exec', dir.ns, XDPVS_BIN, 'run', '-f', configFile, '-i', dir.dev,
+        'netns', 'exec', dir.ns, ...wrap, XDPVS_BIN, 'run', '-f', configFile, '-i', dir.dev,
         '--pin-dir', path.join(this.bpffs, `xdpvs-${d}`),
         '--state-dir', path.join(this.workDir, `state-${d}`),
         ...extra,

@@ -4,9 +4,10 @@
 // agent restart does.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import { parseAddr } from '../../agent/dataplane/addr';
 import { LbDataplane, DecapDataplane } from '../../agent/dataplane/lb';
-import { attachXdp, BpfError, detachXdp, ifIndex, queryXdp, XdpAttached } from '../../native/index';
+import { attachXdp, BpfError, detachXdp, ifIndex, openPinnedMap, openPinnedProgram, queryXdp, XdpAttached } from '../../native/index';
 import { Topology } from '../support/netns';
 import { requireRoot } from '../support/root';
 
@@ -62,6 +63,41 @@ describe('XDP attach and bpffs pins', () => {
     }
   });
 
+  it('an agent pins the program it attached; the next replaces it through that pin; the last detach unpins it', () => {
+    const pinDir = `${topo.bpffs()}/xdpvs`;
+    const first = LbDataplane.load({ maxFlows: 1024, pinDir });
+    try {
+      assert.deepEqual(first.attach(dev, 'native'), { mode: 'native' });
+      assert.equal(openPinnedProgram(`${pinDir}/xdpvs_lb`).info().id, first.program.info().id);
+    } finally {
+      first.close(); // stays attached, as after SIGUSR2
+    }
+    const firstId = queryXdp(dev).drvProgId;
+    const second = LbDataplane.load({ maxFlows: 1024, pinDir });
+    try {
+      assert.deepEqual(second.attach(dev, 'native'), { mode: 'native', replaced: firstId });
+      assert.equal(queryXdp(dev).drvProgId, second.program.info().id);
+      assert.equal(openPinnedProgram(`${pinDir}/xdpvs_lb`).info().id, second.program.info().id);
+      second.detach(dev, 'native', true);
+      assert.equal(queryXdp(dev).attachMode, XdpAttached.NONE);
+      assert.equal(fs.existsSync(`${pinDir}/xdpvs_lb`), false);
+    } finally {
+      second.close();
+    }
+  });
+
+  it('a program of another name is refused by name, not replaced', () => {
+    attachXdp(dev, decap.program, 'native');
+    const pinDir = `${topo.bpffs()}/xdpvs`;
+    const dp = LbDataplane.load({ maxFlows: 1024, pinDir });
+    try {
+      assert.throws(() => dp.attach(dev, 'native'), /already has XDP program xdpvs_decap \(id \d+\): detach it first/);
+    } finally {
+      dp.close();
+      detachXdp(dev, 'native');
+    }
+  });
+
   it('an unknown interface is an error naming it', () => {
     assert.throws(() => attachXdp('nosuchif0', lb.program, 'native'), /find interface nosuchif0: .*ENODEV/);
   });
@@ -77,6 +113,8 @@ describe('XDP attach and bpffs pins', () => {
     } finally {
       first.close();
     }
+    // each table is pinned by VIP id: a restart opens it by path, not by id (CAP_SYS_ADMIN)
+    assert.ok(fs.existsSync(`${pinDir}/vip_tables/3`));
     const second = LbDataplane.load({ maxFlows: 1024, pinDir });
     try {
       const vips = [...second.vips()];
@@ -89,6 +127,16 @@ describe('XDP attach and bpffs pins', () => {
       assert.deepEqual(second.table(3), [1, 2, 9, 4, 5]);
     } finally {
       second.close();
+    }
+    // a table swapped for one of another length is pinned again; a deleted one loses its pin
+    const third = LbDataplane.load({ maxFlows: 1024, pinDir });
+    try {
+      third.setTable(3, [7, 7, 7]);
+      assert.equal(openPinnedMap(`${pinDir}/vip_tables/3`).maxEntries, 3);
+      third.deleteTable(3);
+      assert.equal(fs.existsSync(`${pinDir}/vip_tables/3`), false);
+    } finally {
+      third.close();
     }
     // a pinned map of another size is refused by name, not silently replaced
     assert.throws(
