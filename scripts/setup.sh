@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   clang llvm libbpf-dev linux-libc-dev bpftool libelf-dev zlib1g-dev pkg-config
-  make g++ python3 iproute2 util-linux ethtool curl dpkg-dev
+  make g++ python3 iproute2 util-linux ethtool curl dpkg-dev groff-base
   keepalived netsniff-ng
 )
 

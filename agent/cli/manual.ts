@@ -188,16 +188,23 @@ systemctl reload xdpvs
 .EE
 .RE
 .PP
-A restart or an upgrade that drops no packet: SIGUSR2 leaves XDP attached and
-the maps pinned, and the new agent takes them over.
-.B systemctl kill
-returns before the old agent has exited, and
-.B systemctl start
-does nothing while it runs, hence the wait:
+A restart that drops no packet: SIGUSR2 leaves XDP attached and the maps
+pinned, and the new agent takes them over. The package's script does it,
+and a package upgrade runs it for a running agent:
 .PP
 .RS 4
 .EX
-systemctl kill \-\-signal=USR2 xdpvs
+/usr/lib/xdpvs/hitless\-restart
+.EE
+.RE
+.PP
+By hand, wait for the old agent to exit before starting the new one
+.RB ( "systemctl start"
+does nothing while the old one still runs):
+.PP
+.RS 4
+.EX
+systemctl kill \-\-kill\-whom=main \-\-signal=USR2 xdpvs
 while systemctl is\-active \-\-quiet xdpvs; do sleep 0.1; done
 systemctl start xdpvs
 .EE
