@@ -85,7 +85,9 @@ describe('xdpvs(8)', () => {
       for (const o of options(cmd)) {
         for (const f of flags(o)) assert.ok(text.includes(roffFlag(f)), `xdpvs ${words.join(' ')}: option ${f}`);
         if ((o.required || o.optional) && o.defaultValue !== undefined) {
-          assert.ok(text.includes(`Default: \\fB${roffText(String(o.defaultValue))}\\fR`), `xdpvs ${words.join(' ')} ${o.long}: default`);
+          // a repeatable option's default is its values, as they would be typed
+          const value = Array.isArray(o.defaultValue) ? o.defaultValue.join(' ') : String(o.defaultValue);
+          assert.ok(text.includes(`Default: \\fB${roffText(value)}\\fR`), `xdpvs ${words.join(' ')} ${o.long}: default`);
         }
         for (const c of o.argChoices ?? []) assert.ok(text.includes(`\\fB${c}\\fR`), `xdpvs ${words.join(' ')} ${o.long}: choice ${c}`);
       }
