@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
 NODE_GYP_FLAGS := $(if $(wildcard /usr/include/node/node_api.h),--nodedir=/usr,)
-TS_SOURCES := $(shell find native agent test bench -name '*.ts' -not -path '*/node_modules/*' -not -path 'bench/vm/build/*' 2>/dev/null)
+TS_SOURCES := $(shell find native agent test bench -name '*.ts' -not -path '*/node_modules/*' 2>/dev/null)
 BPF_SOURCES := $(wildcard bpf/*.c bpf/*.h bpf/include/*.h)
 ADDON := native/build/Release/xdpvs_bridge.node
 TS_STAMP := dist/.built

@@ -15,6 +15,12 @@ import type { BenchReport } from './report';
 const ROOT = path.join(__dirname, '..', '..');
 const VM_DIR = path.join(ROOT, 'bench', 'vm');
 export const VM_CPUS = Math.min(2, os.cpus().length);
+/**
+ * Where the VM image and the fresh roots are cached: outside the tree, so
+ * that every clone on this machine (CI's included) reuses what an earlier
+ * run built instead of debootstrapping again. XDPVS_CACHE overrides it.
+ */
+export const CACHE_DIR = process.env.XDPVS_CACHE ?? '/var/cache/xdpvs';
 
 /**
  * The VM's three virtio-net NICs, on one qemu hub (frames between them never
@@ -51,7 +57,7 @@ export interface VmJob {
   job: string;
   /** the whole boot, image build included, is stopped after this long */
   timeoutMs: number;
-  /** where the image is cached (default bench/vm/build) */
+  /** where the image is cached (default: CACHE_DIR/vm) */
   imageDir?: string;
   /** an image someone else built (the fresh test's): boot it as it is, with this init */
   prebuilt?: { init: string };
@@ -72,7 +78,7 @@ export interface VmResult {
 /** Builds the image when needed, boots it with one job, and collects what it left. */
 export async function bootVm(o: VmJob): Promise<VmResult> {
   const t0 = Date.now();
-  const imageDir = o.imageDir ?? path.join(VM_DIR, 'build');
+  const imageDir = o.imageDir ?? path.join(CACHE_DIR, 'vm');
   if (!o.prebuilt) {
     const build = spawnSync(path.join(VM_DIR, 'build-image.sh'), [imageDir], { stdio: ['ignore', 'inherit', 'inherit'], timeout: o.timeoutMs });
     if (build.status !== 0) throw new Error(`bench/vm/build-image.sh failed (${build.error?.message ?? `exit ${build.status}`})`);

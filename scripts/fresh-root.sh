@@ -7,7 +7,8 @@
 #       machine  base + what a fresh machine of ours has before any set-up:
 #                python3, make, g++ (Debian's), this machine's Node.js and npm
 #                with its npm configuration
-#       vm       base + a kernel, systemd and what the VM test drives it with
+#       vm       base + a kernel, systemd, man-db (a director's usual tools)
+#                and what the VM test drives it with
 #   fresh-root.sh run LAYER [--tree DIR] [--file SRC:DST]... -- CMD...
 #       CMD in a chroot of a fresh overlay of LAYER; --tree copies this
 #       project's files (tracked and untracked-not-ignored, as a clone has
@@ -16,16 +17,17 @@
 #       like run, then writes the root as OUT/root.img (ext4) with its
 #       kernel and initrd beside it, for qemu.
 # Downloads are cached across runs (apt archives, npm cache) under the cache
-# directory, $XDPVS_FRESH_CACHE or build/fresh.
+# directory, $XDPVS_CACHE/fresh (default /var/cache/xdpvs/fresh), outside the
+# tree so that every clone on this machine reuses them.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 top="$(cd "$here/.." && pwd)"
-cache="${XDPVS_FRESH_CACHE:-$top/build/fresh}"
+cache="${XDPVS_CACHE:-/var/cache/xdpvs}/fresh"
 suite=bookworm
 # bump a layer's revision when what builds it changes: the cache is rebuilt
 BASE_REV=1
 MACHINE_REV=2
-VM_REV=1
+VM_REV=2
 [ "$(id -u)" = 0 ] || { echo "fresh-root.sh: run as root (debootstrap, mounts, chroot)" >&2; exit 1; }
 # a private mount namespace: no mount made here reaches the host's, and all
 # of them go away with this process, however it ends
@@ -208,7 +210,7 @@ machine_setup() {
 vm_setup() {
   in_root apt-get update -qq
   in_root apt-get install -y -qq --no-install-recommends linux-image-amd64 systemd systemd-sysv udev kmod \
-    iproute2 procps ethtool >/dev/null
+    iproute2 procps ethtool man-db >/dev/null
 }
 
 layer() {

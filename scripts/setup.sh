@@ -30,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-command -v node >/dev/null || { echo "setup: node (>= 20) is required" >&2; exit 1; }
+command -v node >/dev/null || { echo "setup: node (>= 18.19; the test targets use 20) is required" >&2; exit 1; }
 
 # npm ci when node_modules is absent or older than the lock file
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -3,13 +3,14 @@
 # Debian 12 root file system from debootstrap with the `guest` packages of
 # provision.sh, this host's node binary, and a small init that mounts the
 # project over 9p and runs bench/vm/guest.sh. Output in DIR (default
-# bench/vm/build): vmlinuz, initrd.img, root.img. Cached: debootstrap runs
-# once; the image is rebuilt when the package list, the node binary or this
-# script change.
+# $XDPVS_CACHE/vm, that is /var/cache/xdpvs/vm: outside the tree, so every
+# clone on this machine reuses it): vmlinuz, initrd.img, root.img. Cached:
+# debootstrap runs once; the image is rebuilt when the package list, the
+# node binary or this script change.
 #   build-image.sh [DIR]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-out="${1:-$here/build}"
+out="${1:-${XDPVS_CACHE:-/var/cache/xdpvs}/vm}"
 mirror="$("$here/../../scripts/debian-mirror.sh")"
 suite=bookworm
 [ "$(id -u)" = 0 ] || { echo "build-image.sh: run as root (debootstrap)" >&2; exit 1; }

@@ -16,7 +16,7 @@ packages() {
     # tree come from the host over 9p, so no build tools
     guest) echo linux-image-amd64 iproute2 bpftool libbpf1 libelf1 zlib1g ipvsadm netsniff-ng kmod ethtool procps util-linux ;;
     # builds and runs xdpvs (scripts/setup.sh adds the rest), and kernel IPVS
-    director) echo ipvsadm iproute2 ethtool make curl ca-certificates gnupg rsync ;;
+    director) echo ipvsadm iproute2 ethtool make curl ca-certificates rsync ;;
     # sends the traffic
     client) echo netsniff-ng iproute2 ethtool ;;
     # counts what arrives with the XDP sink, loaded by bpftool
@@ -39,14 +39,9 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
 
 if [ "$role" = director ]; then
-  # Node 20 or later: Debian 12 ships 18, so take NodeSource's signed
-  # repository, as this project's own CI machine does.
-  if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null; then
-    curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key | gpg --dearmor --yes -o /usr/share/keyrings/nodesource.gpg
-    echo 'deb [signed-by=/usr/share/keyrings/nodesource.gpg] https://deb.nodesource.com/node_20.x nodistro main' >/etc/apt/sources.list.d/nodesource.list
-    apt-get update -qq
-    apt-get install -y -qq nodejs >/dev/null
-  fi
+  # Debian's own Node.js and npm: the agent supports Debian 12's Node 18,
+  # and no package source outside Debian's archive is needed
+  apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
   # scripts/setup.sh (via make) installs the build packages and runs npm ci
   if [ -n "${2:-}" ]; then
     make -C "$2" build

@@ -13,13 +13,13 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { bootVm } from '../../bench/vm';
+import { bootVm, CACHE_DIR } from '../../bench/vm';
 import { requireRoot } from '../support/root';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const FRESH_ROOT = path.join(ROOT, 'scripts', 'fresh-root.sh');
 const HERE = path.join(ROOT, 'test', 'fresh');
-const CACHE = process.env.XDPVS_FRESH_CACHE ?? path.join(ROOT, 'build', 'fresh');
+const CACHE = path.join(CACHE_DIR, 'fresh');
 const VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const MIN = 60_000;
 
