@@ -23,34 +23,71 @@ function validate(raw: unknown): Request | string {
   return `cmd: wants list, stats or real, got ${JSON.stringify(r['cmd'])}`;
 }
 
+/**
+ * What one client may cost the agent. The socket is root's alone, but a
+ * stuck or broken client (a script that never reads, a wrong file piped in)
+ * must not grow the agent's memory or file descriptors, nor keep others
+ * waiting.
+ */
+export interface ControlLimits {
+  /** bytes in one request line; a longer one is answered with an error and the connection closed */
+  maxLine: number;
+  /** a connection idle this long is closed */
+  idleMs: number;
+  /** connections at once; more are closed as they arrive */
+  maxConnections: number;
+  /** answers written but not yet read by the client; more and the connection is closed */
+  maxPending: number;
+}
+
+export const CONTROL_LIMITS: ControlLimits = { maxLine: 64 * 1024, idleMs: 30_000, maxConnections: 64, maxPending: 4 * 1024 * 1024 };
+
 export class ControlServer {
   private readonly server: net.Server;
   readonly socketPath: string;
+  /** resolves once the socket accepts connections */
+  readonly listening: Promise<void>;
 
-  constructor(stateDir: string, handler: Handler, log: Logger) {
+  constructor(stateDir: string, handler: Handler, log: Logger, limits: ControlLimits = CONTROL_LIMITS) {
     this.socketPath = path.join(stateDir, SOCKET_NAME);
     fs.rmSync(this.socketPath, { force: true });
     this.server = net.createServer((conn) => {
       let buf = '';
-      conn.on('data', (d) => {
-        buf += d.toString();
+      conn.setEncoding('utf8');
+      conn.setTimeout(limits.idleMs, () => conn.destroy());
+      const answer = (a: Answer): void => {
+        conn.write(`${JSON.stringify(a)}\n`);
+        if (conn.writableLength > limits.maxPending) {
+          log.debug({ pending: conn.writableLength }, 'control client does not read its answers: closed');
+          conn.destroy();
+        }
+      };
+      conn.on('data', (d: string) => {
+        buf += d;
         let nl;
-        while ((nl = buf.indexOf('\n')) >= 0) {
+        while ((nl = buf.indexOf('\n')) >= 0 && !conn.destroyed) {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
-          let answer: Answer;
           try {
             const req = validate(JSON.parse(line));
-            answer = typeof req === 'string' ? { ok: false, error: req } : handler(req);
+            answer(typeof req === 'string' ? { ok: false, error: req } : handler(req));
           } catch (err) {
-            answer = { ok: false, error: err instanceof SyntaxError ? `request: not JSON: ${err.message}` : (err as Error).message };
+            answer({ ok: false, error: err instanceof SyntaxError ? `request: not JSON: ${err.message}` : (err as Error).message });
           }
-          conn.write(`${JSON.stringify(answer)}\n`);
+        }
+        if (buf.length > limits.maxLine) {
+          buf = '';
+          conn.end(`${JSON.stringify({ ok: false, error: `request: a line longer than ${limits.maxLine} bytes` })}\n`);
+          conn.destroySoon();
         }
       });
       conn.on('error', (err) => log.debug({ err: err.message }, 'control connection error'));
     });
-    this.server.listen(this.socketPath, () => fs.chmodSync(this.socketPath, 0o600));
+    this.server.maxConnections = limits.maxConnections;
+    this.listening = new Promise((resolve) => this.server.listen(this.socketPath, () => {
+      fs.chmodSync(this.socketPath, 0o600);
+      resolve();
+    }));
   }
 
   close(): void {
