@@ -13,7 +13,7 @@ SETUP_STAMP := node_modules/.package-lock.json
 PIN_CPU := taskset -c 0
 NODE_TEST := node --test --test-reporter=spec
 
-.PHONY: setup build bpf native ts deb test test-unit test-packet test-netns test-vm test-fresh demo bench clean
+.PHONY: setup build bpf native ts deb test test-unit test-packet test-netns test-vm test-fresh soak demo bench clean
 
 setup:
 	@scripts/setup.sh
@@ -62,6 +62,11 @@ test-vm: build
 # package installed into another and run in the VM (see README)
 test-fresh: build
 	$(NODE_TEST) dist/test/fresh/
+
+# the long soak: a compressed day of reloads, health flaps, weights and
+# hitless restarts under traffic (make test runs a short one)
+soak: build
+	SOAK=long $(NODE_TEST) dist/test/soak/
 
 demo: build
 	bin/xdpvs demo
