@@ -28,7 +28,7 @@ mkdir -p "$lib/bin" "$lib/bpf/build" "$lib/native/build/Release" "$root/usr/sbin
 
 # production dependencies exactly as the lock file pins them
 cp package.json package-lock.json "$lib/"
-(cd "$lib" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
+(cd "$lib" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
 rm -f "$lib/package-lock.json"
 
 # the compiled agent and bridge wrapper, without the development tree's lab
