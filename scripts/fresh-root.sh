@@ -29,10 +29,12 @@ BASE_REV=1
 MACHINE_REV=2
 VM_REV=2
 [ "$(id -u)" = 0 ] || { echo "fresh-root.sh: run as root (debootstrap, mounts, chroot)" >&2; exit 1; }
-# a private mount namespace: no mount made here reaches the host's, and all
-# of them go away with this process, however it ends
+# private mount and PID namespaces: no mount made here reaches the host's,
+# and when this script ends, however it ends (a test's timeout kills it),
+# the kernel ends every process started in the roots and drops every mount.
+# /proc is the namespace's own, so the clean-up below sees only those.
 if [ -z "${XDPVS_FRESH_NS:-}" ]; then
-  XDPVS_FRESH_NS=1 exec unshare --mount --propagation private "$0" "$@"
+  XDPVS_FRESH_NS=1 exec unshare --mount --propagation private --pid --fork --kill-child --mount-proc "$0" "$@"
 fi
 mkdir -p "$cache/apt-archives/partial" "$cache/npm"
 
