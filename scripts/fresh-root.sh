@@ -29,14 +29,21 @@ BASE_REV=1
 MACHINE_REV=2
 VM_REV=2
 [ "$(id -u)" = 0 ] || { echo "fresh-root.sh: run as root (debootstrap, mounts, chroot)" >&2; exit 1; }
+mkdir -p "$cache/apt-archives/partial" "$cache/npm"
 # private mount and PID namespaces: no mount made here reaches the host's,
 # and when this script ends, however it ends (a test's timeout kills it),
 # the kernel ends every process started in the roots and drops every mount.
 # /proc is the namespace's own, so the clean-up below sees only those.
 if [ -z "${XDPVS_FRESH_NS:-}" ]; then
-  XDPVS_FRESH_NS=1 exec unshare --mount --propagation private --pid --fork --kill-child --mount-proc "$0" "$@"
+  # a run killed before its clean-up (SIGKILL) leaves its scratch directory,
+  # named after its process: gone processes' are removed
+  for d in "$cache"/run.*; do
+    [ -d "$d" ] || continue
+    pid="${d##*/run.}"
+    [ -d "/proc/${pid%%.*}" ] || rm -rf "$d"
+  done
+  XDPVS_FRESH_NS=1 XDPVS_FRESH_OWNER=$$ exec unshare --mount --propagation private --pid --fork --kill-child --mount-proc "$0" "$@"
 fi
-mkdir -p "$cache/apt-archives/partial" "$cache/npm"
 
 need() {
   local missing=()
@@ -82,7 +89,7 @@ lower_of() {
 open_root() {
   local layer="$1" lower
   lower="$(lower_of "$layer")"
-  scratch="$(mktemp -d "$cache/run.XXXXXX")"
+  scratch="$(mktemp -d "$cache/run.$XDPVS_FRESH_OWNER.XXXXXX")"
   tmpdirs+=("$scratch")
   mkdir -p "$scratch/upper" "$scratch/work" "$scratch/merged"
   merged="$scratch/merged"
