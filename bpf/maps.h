@@ -66,6 +66,14 @@ struct {
 	__type(value, struct lb_settings);
 } settings SEC(".maps");
 
+/* The MAC of each interface the program is attached to, keyed by ifindex. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XDPVS_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct iface_def);
+} ifaces SEC(".maps");
+
 /* Egress interfaces of two-armed directors, keyed by ifindex. */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);

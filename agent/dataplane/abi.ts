@@ -45,7 +45,8 @@ export const Reason = {
   XDPVS_R_DROP_CONFIG: 10,
   XDPVS_R_TOO_BIG: 11,
   XDPVS_R_DROP_TOO_BIG: 12,
-  XDPVS_R_MAX: 13,
+  XDPVS_R_PASS_NOT_LOCAL: 13,
+  XDPVS_R_MAX: 14,
 } as const;
 
 /** Short operator-facing names of the reasons, for logs, CLI and metrics. */
@@ -63,6 +64,7 @@ export const REASON_NAMES: readonly string[] = [
   'drop_config',
   'too_big',
   'drop_too_big',
+  'pass_not_local',
 ];
 
 export const DecapReason = {
@@ -133,6 +135,11 @@ export const FlowState = struct('flow_state', 16, {
   lastSeen: field('last_seen', 8, u64),
 });
 
+export const IfaceDef = struct('iface_def', 8, {
+  mac: field('mac', 0, mac),
+  pad: field('pad', 6, u16),
+});
+
 export const LbSettings = struct('lb_settings', 20, {
   tunSrc4: field('tun_src4', 0, bytes(4)),
   tunSrc6: field('tun_src6', 4, addr),
@@ -161,6 +168,7 @@ export const STRUCTS: AnyStruct[] = [
   RealDef,
   FlowKey,
   FlowState,
+  IfaceDef,
   LbSettings,
   TrafficStats,
   VerdictStats,
@@ -172,6 +180,7 @@ export type VipMetaValue = ValueOf<typeof VipMeta.fields>;
 export type RealDefValue = ValueOf<typeof RealDef.fields>;
 export type FlowKeyValue = ValueOf<typeof FlowKey.fields>;
 export type FlowStateValue = ValueOf<typeof FlowState.fields>;
+export type IfaceDefValue = ValueOf<typeof IfaceDef.fields>;
 export type LbSettingsValue = ValueOf<typeof LbSettings.fields>;
 export type TrafficStatsValue = ValueOf<typeof TrafficStats.fields>;
 export type VerdictStatsValue = ValueOf<typeof VerdictStats.fields>;
@@ -185,6 +194,7 @@ export const LB_MAPS = {
   cursors: { keySize: 4, valueSize: 4 },
   flows: { keySize: FlowKey.size, valueSize: FlowState.size },
   settings: { keySize: 4, valueSize: LbSettings.size },
+  ifaces: { keySize: 4, valueSize: IfaceDef.size },
   txports: { keySize: 4, valueSize: 4 },
   vipstats: { keySize: 4, valueSize: TrafficStats.size },
   realstats: { keySize: 4, valueSize: TrafficStats.size },

@@ -14,6 +14,7 @@ import {
   MapType,
 } from '../../native/index';
 import { pinReplacing } from './bpffs';
+import { ifaceAddress } from './iface';
 import { attachReplacing, DECAP_PROGRAM, detach, DIRECTOR_PROGRAM, openPinned, pinAttached, type Attached, type XdpMode } from './xdp';
 import {
   DECAP_MAPS,
@@ -21,6 +22,7 @@ import {
   DecapKey,
   FlowKey,
   FlowState,
+  IfaceDef,
   LB_MAPS,
   LbSettings,
   RealDef,
@@ -199,6 +201,9 @@ export class LbDataplane {
    * program an earlier agent left there, and pins it for the next agent.
    */
   attach(iface: string, mode: XdpMode): Attached {
+    // before the program sees a frame from it: without its MAC it forwards nothing
+    const { ifindex, mac } = ifaceAddress(iface);
+    this.setInterface(ifindex, mac);
     if (!this.pinDir) return attachReplacing(iface, this.program, mode, undefined, '(no pin directory)');
     const attached = attachReplacing(iface, this.program, mode, this.pinnedProgram, this.programPin);
     pinAttached(this.program, this.programPin);
@@ -209,6 +214,15 @@ export class LbDataplane {
   detach(iface: string, mode: XdpMode, unpin = false): void {
     detach(iface, mode);
     if (unpin && this.pinDir) fs.rmSync(this.programPin, { force: true });
+  }
+
+  /** The MAC the program accepts frames to, and sends from, on `ifindex`. */
+  setInterface(ifindex: number, mac: Buffer): void {
+    this.maps.ifaces.update(u32key(ifindex), IfaceDef.encode({ mac, pad: 0 }));
+  }
+
+  deleteInterface(ifindex: number): boolean {
+    return this.maps.ifaces.delete(u32key(ifindex));
   }
 
   setVip(key: VipKeyValue, meta: VipMetaValue): void {

@@ -88,10 +88,16 @@ enum xdpvs_reason {
 	XDPVS_R_DROP_FRAGMENT = 7,	/* fragment of a VIP flow (not steerable without state) */
 	XDPVS_R_DROP_NO_REAL = 8,	/* the VIP's table is empty or names no active real */
 	XDPVS_R_DROP_ENCAP = 9,		/* could not grow the packet for the outer header */
-	XDPVS_R_DROP_CONFIG = 10,	/* no tunnel source address, or egress ifindex not in txports */
+	XDPVS_R_DROP_CONFIG = 10,	/* no tunnel source address, egress ifindex not in txports, ingress not in ifaces */
 	XDPVS_R_TOO_BIG = 11,		/* XDP_TX of ICMP frag-needed / packet-too-big: over the TUN mtu */
 	XDPVS_R_DROP_TOO_BIG = 12,	/* over the TUN mtu, no ICMP due (IPv4 without DF, an ICMP error) */
-	XDPVS_R_MAX = 13,
+	/*
+	 * VIP traffic in a frame not addressed to the ingress interface's MAC
+	 * (broadcast, multicast, another host's frame seen in promiscuous mode):
+	 * passed to the kernel, which discards what is not for this host.
+	 */
+	XDPVS_R_PASS_NOT_LOCAL = 13,
+	XDPVS_R_MAX = 14,
 };
 
 /* Key of `vips`. port 0 is an all-port VIP. */
@@ -142,6 +148,17 @@ struct flow_state {
 	__u32 real_id;
 	__u32 pad;
 	__u64 last_seen;	/* bpf_ktime_get_ns(), refreshed at most once a second */
+};
+
+/*
+ * Value of `ifaces`, keyed by the ifindex of an interface the director is
+ * attached to; written by the agent before it attaches. Frames are forwarded
+ * only when addressed to `mac`, and leave with `mac` as their source (unless
+ * the real names another egress with its own src_mac).
+ */
+struct iface_def {
+	__u8 mac[6];
+	__u16 pad;
 };
 
 /* The one entry of `settings`. */
