@@ -98,7 +98,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XDPVS_R_MAX);
+	__uint(max_entries, XDPVS_REASON_SLOTS);
 	__type(key, __u32);
 	__type(value, struct verdict_stats);
 } verdicts SEC(".maps");

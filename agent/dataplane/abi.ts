@@ -10,6 +10,8 @@ export const Limits = {
   XDPVS_MAX_FLOWS: 1048576,
   XDPVS_MAX_IFACES: 64,
   XDPVS_MAX_DECAP_ADDRS: 64,
+  XDPVS_MAX_DECAP_SOURCES: 256,
+  XDPVS_REASON_SLOTS: 32,
   XDPVS_RING_SIZE: 65537,
   XDPVS_MAX_TABLE: 1048573,
 } as const;
@@ -71,7 +73,8 @@ export const DecapReason = {
   DECAP_R_DONE: 0,
   DECAP_R_PASS: 1,
   DECAP_R_MALFORMED: 2,
-  DECAP_R_MAX: 3,
+  DECAP_R_DROP_SOURCE: 3,
+  DECAP_R_MAX: 4,
 } as const;
 
 /** Every enum of the ABI by its C name, for the BTF check. */
@@ -161,6 +164,12 @@ export const DecapKey = struct('decap_key', 20, {
   family: field('family', 16, u32),
 });
 
+export const DecapSrcKey = struct('decap_src_key', 24, {
+  prefixLen: field('prefixlen', 0, u32),
+  family: field('family', 4, u32),
+  addr: field('addr', 8, addr),
+});
+
 /** Every struct of the ABI, for the BTF check. */
 export const STRUCTS: AnyStruct[] = [
   VipKey,
@@ -173,7 +182,11 @@ export const STRUCTS: AnyStruct[] = [
   TrafficStats,
   VerdictStats,
   DecapKey,
+  DecapSrcKey,
 ];
+
+/** The structs only the decap program uses (its BTF, not the director's, has them). */
+export const DECAP_STRUCTS: readonly AnyStruct[] = [DecapKey, DecapSrcKey];
 
 export type VipKeyValue = ValueOf<typeof VipKey.fields>;
 export type VipMetaValue = ValueOf<typeof VipMeta.fields>;
@@ -185,6 +198,7 @@ export type LbSettingsValue = ValueOf<typeof LbSettings.fields>;
 export type TrafficStatsValue = ValueOf<typeof TrafficStats.fields>;
 export type VerdictStatsValue = ValueOf<typeof VerdictStats.fields>;
 export type DecapKeyValue = ValueOf<typeof DecapKey.fields>;
+export type DecapSrcKeyValue = ValueOf<typeof DecapSrcKey.fields>;
 
 /** Map name -> [key codec or 'u32', value codec or 'u32'], for the size check at open. */
 export const LB_MAPS = {
@@ -203,5 +217,6 @@ export const LB_MAPS = {
 
 export const DECAP_MAPS = {
   decapaddrs: { keySize: DecapKey.size, valueSize: 4 },
+  decapsrcs: { keySize: DecapSrcKey.size, valueSize: 4 },
   decapstats: { keySize: 4, valueSize: VerdictStats.size },
 } as const;

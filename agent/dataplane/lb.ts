@@ -15,11 +15,13 @@ import {
 } from '../../native/index';
 import { pinReplacing } from './bpffs';
 import { ifaceAddress } from './iface';
+import type { PrefixBytes } from './addr';
 import { attachReplacing, DECAP_PROGRAM, detach, DIRECTOR_PROGRAM, openPinned, pinAttached, type Attached, type XdpMode } from './xdp';
 import {
   DECAP_MAPS,
   DecapReason,
   DecapKey,
+  DecapSrcKey,
   FlowKey,
   FlowState,
   IfaceDef,
@@ -401,14 +403,19 @@ export class LbDataplane {
   }
 }
 
+/** The family word is matched whole before the address: see struct decap_src_key. */
+const FAMILY_BITS = 32;
+
 export class DecapDataplane {
   readonly program: BpfProgram;
   private readonly addrs: BpfMap;
+  private readonly srcs: BpfMap;
   private readonly stats: BpfMap;
 
   private constructor(private readonly obj: BpfObject) {
     this.program = obj.program(DECAP_PROGRAM);
     this.addrs = obj.map('decapaddrs');
+    this.srcs = obj.map('decapsrcs');
     this.stats = obj.map('decapstats');
   }
 
@@ -426,6 +433,27 @@ export class DecapDataplane {
 
   addresses(): DecapKeyValue[] {
     return [...this.addrs.keys()].map((k) => DecapKey.decode(k));
+  }
+
+  /**
+   * Makes the accepted tunnel sources exactly `prefixes`: the new ones are
+   * written before the stale ones go, so a source in both lists is never
+   * refused in between. Empty: every tunnel is refused.
+   */
+  setSources(prefixes: readonly PrefixBytes[]): void {
+    if (prefixes.length > this.srcs.maxEntries) {
+      throw new RangeError(`${prefixes.length} allowed sources: the decap program holds at most ${this.srcs.maxEntries}`);
+    }
+    const keys = prefixes.map((p) => DecapSrcKey.encode({ prefixLen: FAMILY_BITS + p.len, family: p.family, addr: p.bytes }));
+    for (const k of keys) this.srcs.update(k, u32key(1));
+    for (const old of [...this.srcs.keys()]) if (!keys.some((k) => k.equals(old))) this.srcs.delete(old);
+  }
+
+  sources(): PrefixBytes[] {
+    return [...this.srcs.keys()].map((k) => {
+      const v = DecapSrcKey.decode(k);
+      return { family: v.family as PrefixBytes['family'], bytes: v.addr, len: v.prefixLen - FAMILY_BITS };
+    });
   }
 
   /** Counters summed over CPUs, indexed by enum decap_reason. */

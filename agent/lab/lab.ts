@@ -218,10 +218,11 @@ export class Lab {
     return sh('ip', ['netns', 'exec', this.directors[d]!.ns, 'curl', '-s', '-f', '-m', '3', url]);
   }
 
-  /** Real i strips tunnels to its own address (TUN labs). */
+  /** Real i strips tunnels to its own address from the directors (TUN labs). */
   attachDecap(i: number): void {
     const r = this.reals[i]!;
-    sh('ip', ['netns', 'exec', r.ns, XDPVS_BIN, 'decap', 'attach', '-i', r.dev, '-a', r.addr, '--pin-dir', path.join(this.bpffs, `decap-${i}`)]);
+    const from = this.directors.map((d) => d.addr);
+    sh('ip', ['netns', 'exec', r.ns, XDPVS_BIN, 'decap', 'attach', '-i', r.dev, '-a', r.addr, '--allow-source', ...from, '--pin-dir', path.join(this.bpffs, `decap-${i}`)]);
   }
 
   /** One HTTP GET from the client to the VIP: the body, or undefined on failure. */

@@ -22,6 +22,14 @@ enum xdpvs_limits {
 	XDPVS_MAX_FLOWS = 1048576,
 	XDPVS_MAX_IFACES = 64,
 	XDPVS_MAX_DECAP_ADDRS = 64,
+	/* prefixes the decap program accepts tunnels from */
+	XDPVS_MAX_DECAP_SOURCES = 256,
+	/*
+	 * Slots of the verdict counter maps (`verdicts`, `decapstats`): more than
+	 * the reasons there are, so that a new reason does not change the pinned
+	 * map's layout (which makes an upgrade refuse the old pins).
+	 */
+	XDPVS_REASON_SLOTS = 32,
 	/* default length of a VIP's Maglev ring; a prime */
 	XDPVS_RING_SIZE = 65537,
 	/* longest table (ring or weighted round-robin sequence) a VIP may have */
@@ -186,12 +194,30 @@ struct decap_key {
 	__u32 family;		/* enum xdpvs_family */
 };
 
+/*
+ * Key of the decap program's `decapsrcs` (an LPM trie): the outer sources it
+ * accepts tunnels from, the directors' addresses. The trie matches prefixlen
+ * bits from `family` on, so prefixlen is 32 (the family, matched whole) plus
+ * the prefix length of addr; 0.0.0.0/0 and ::/0 accept any source.
+ */
+struct decap_src_key {
+	__u32 prefixlen;
+	__u32 family;		/* enum xdpvs_family */
+	__be32 addr[4];
+};
+
 /* Per-CPU counters of the decap program, by enum decap_reason. */
 enum decap_reason {
 	DECAP_R_DONE = 0,	/* outer header stripped, inner passed up */
 	DECAP_R_PASS = 1,	/* not a tunnel packet to one of our addresses */
 	DECAP_R_MALFORMED = 2,	/* truncated outer or inner header: dropped */
-	DECAP_R_MAX = 3,
+	/*
+	 * a tunnel packet to one of our addresses from a source outside
+	 * `decapsrcs`: dropped, or anyone could reach what listens on the
+	 * VIPs behind the host's filters (CVE-2020-10136)
+	 */
+	DECAP_R_DROP_SOURCE = 3,
+	DECAP_R_MAX = 4,
 };
 
 #endif /* XDPVS_H */
