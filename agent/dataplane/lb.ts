@@ -343,6 +343,11 @@ export class LbDataplane {
     return id ? mapById(id.readUInt32LE(0)) : undefined;
   }
 
+  settings(): LbSettingsValue | undefined {
+    const v = this.maps.settings.lookup(u32key(0));
+    return v ? LbSettings.decode(v) : undefined;
+  }
+
   setSettings(s: LbSettingsValue): void {
     this.maps.settings.update(u32key(0), LbSettings.encode(s));
   }

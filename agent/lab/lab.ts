@@ -118,6 +118,10 @@ export class Lab {
   readonly bpffs: string;
   private readonly topo: Topology;
   private readonly lan: string;
+  /** the namespace holding the LAN bridge (br0) */
+  get lanNs(): string {
+    return this.lan;
+  }
   private readonly servers = new Map<number, ChildProcess>();
   private readonly agents: AgentProcess[] = [];
 
@@ -149,6 +153,11 @@ export class Lab {
       this.cleanup();
       throw err;
     }
+  }
+
+  /** The bridge port (in lanNs) host h is plugged into. */
+  bridgePort(h: LabHost): string {
+    return h.dev.replace(/0$/, 'b');
   }
 
   private host(suffix: string, addr: string, name: string): LabHost {
