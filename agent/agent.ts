@@ -13,6 +13,7 @@ import { parseAddr } from './dataplane/addr';
 import { ensurePinDir } from './dataplane/bpffs';
 import { LbDataplane } from './dataplane/lb';
 import { resolveReach, type Resolved } from './dataplane/reach';
+import { adoptFromPins } from './reconcile/adopt';
 import { runCheck, type CheckResult } from './health/checkers';
 import { HealthMonitor, systemClock, type Target } from './health/monitor';
 import { applyDiff, EMPTY_STATE } from './reconcile/apply';
@@ -62,6 +63,10 @@ export class Agent implements MetricsSource {
   private prev: DesiredState = EMPTY_STATE;
   private readonly states = new Map<string, RealState>();
   private readonly reach = new Map<string, Resolved>();
+  /** reals whose next hop came from the pinned maps at start, kept until the kernel resolves one */
+  private readonly adopted = new Set<string>();
+  /** realKey()s the previous agent left active: they start up, whatever `alpha` says */
+  private pinnedActive = new Set<string>();
   private readonly lastResults = new Map<string, CheckResult>();
   private vipIds = new IdAllocator(0, Limits.XDPVS_MAX_VIPS - 1);
   private realIds = new IdAllocator(1, Limits.XDPVS_MAX_REALS - 1);
@@ -90,6 +95,7 @@ export class Agent implements MetricsSource {
     this.restoreIds();
     ensurePinDir(this.opts.pinDir);
     this.dp = LbDataplane.load({ pinDir: this.opts.pinDir, ...(this.opts.maxFlows ? { maxFlows: this.opts.maxFlows } : {}) });
+    this.adoptPins();
     await this.refreshReach();
     this.monitor = new HealthMonitor(
       (key, up, detail) => this.onHealth(key, up, detail),
@@ -102,6 +108,7 @@ export class Agent implements MetricsSource {
       },
     );
     this.monitor.set(this.targets());
+    this.pinnedActive = new Set();
     this.reconcile();
     this.sweepStale();
     for (const iface of this.opts.interfaces) this.attach(iface);
@@ -135,7 +142,9 @@ export class Agent implements MetricsSource {
 
   /** Every real's health target; state is kept across reloads for unchanged checks. */
   private targets(): Target[] {
-    return this.config.services.flatMap((s) => s.reals.map((r) => ({ key: realKey(s, r), checks: r.checks, initialUp: !s.alpha })));
+    return this.config.services.flatMap((s) =>
+      s.reals.map((r) => ({ key: realKey(s, r), checks: r.checks, initialUp: !s.alpha || this.pinnedActive.has(realKey(s, r)) })),
+    );
   }
 
   private onHealth(key: string, up: boolean, detail: string): void {
@@ -206,6 +215,31 @@ export class Agent implements MetricsSource {
     this.dp.setSettings({ tunSrc4: src4, tunSrc6: src6 });
   }
 
+  /**
+   * A restart: what the previous agent was forwarding with stays until this
+   * one knows better, so that no flow or persistent client moves while the
+   * kernel answers (see reconcile/adopt.ts).
+   */
+  private adoptPins(): void {
+    const ids = this.realIds.toJSON();
+    const known = this.config.services.flatMap((s) =>
+      s.reals.flatMap((r) => {
+        const key = realKey(s, r);
+        const id = ids[key];
+        return id === undefined ? [] : [{ key, id, addr: r.addr }];
+      }),
+    );
+    const { reach, active } = adoptFromPins(known, (id) => this.dp.real(id), this.dp.settings());
+    for (const [addr, r] of reach) {
+      this.reach.set(addr, { ...r, dev: '(pinned)' });
+      this.adopted.add(addr);
+    }
+    // alpha services start their reals down; one the previous agent had up stays up
+    for (const key of active) if (!this.states.has(key)) this.states.set(key, { up: true });
+    this.pinnedActive = active;
+    if (reach.size > 0) this.log.info({ reals: [...reach.keys()] }, 'next hops taken over from the pinned maps until resolved');
+  }
+
   /** VIPs pinned by an earlier run that this configuration no longer has. */
   private sweepStale(): void {
     const keep = new Set([...this.prev.vips.values()].map((v) => `${v.id}`));
@@ -258,6 +292,9 @@ export class Agent implements MetricsSource {
       [...addrs].map(async (addr) => {
         const r = await resolveReach(addr, this.opts.interfaces).catch(() => undefined);
         const old = this.reach.get(addr);
+        // a next hop taken over at start stays until the kernel gives one
+        if (!r && this.adopted.has(addr)) return;
+        this.adopted.delete(addr);
         if (JSON.stringify(r) === JSON.stringify(old)) return;
         changed = true;
         if (r) this.reach.set(addr, r);

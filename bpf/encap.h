@@ -21,24 +21,37 @@ static __always_inline int mac_is_zero(const __u8 *mac)
 	return !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]);
 }
 
-/* The frame leaves toward `real`: source = our MAC, destination = next hop. */
-static __always_inline void set_macs(struct ethhdr *eth, const struct real_def *real)
+/* clang has no BPF memcmp: __builtin_memcmp becomes a call libbpf cannot resolve */
+static __always_inline int mac_equal(const __u8 *a, const __u8 *b)
+{
+	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) |
+		 (a[3] ^ b[3]) | (a[4] ^ b[4]) | (a[5] ^ b[5]));
+}
+
+/*
+ * The frame leaves toward `real`: source = our MAC (the egress's src_mac, else
+ * the ingress interface's own, never whatever the frame was sent to),
+ * destination = next hop.
+ */
+static __always_inline void set_macs(struct ethhdr *eth, const struct real_def *real,
+				     const __u8 *our_mac)
 {
 	if (mac_is_zero(real->src_mac))
-		__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
+		__builtin_memcpy(eth->h_source, our_mac, ETH_ALEN);
 	else
 		__builtin_memcpy(eth->h_source, real->src_mac, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, real->mac, ETH_ALEN);
 }
 
-static __always_inline int rewrite_dr(struct xdp_md *ctx, const struct real_def *real)
+static __always_inline int rewrite_dr(struct xdp_md *ctx, const struct real_def *real,
+				      const __u8 *our_mac)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = (void *)(long)ctx->data;
 
 	if ((void *)(eth + 1) > data_end)
 		return -1;
-	set_macs(eth, real);
+	set_macs(eth, real, our_mac);
 	return 0;
 }
 
@@ -89,7 +102,8 @@ static __always_inline struct ethhdr *frame_eth(struct xdp_md *ctx)
 
 static __always_inline int encap_ipv4(struct xdp_md *ctx, struct packet *pkt,
 				      const struct real_def *real,
-				      const struct lb_settings *cfg)
+				      const struct lb_settings *cfg,
+				      const __u8 *our_mac)
 {
 	struct ethhdr *eth;
 	struct iphdr *outer;
@@ -121,13 +135,14 @@ static __always_inline int encap_ipv4(struct xdp_md *ctx, struct packet *pkt,
 	eth = frame_eth(ctx);
 	if (!eth)
 		return -1;
-	set_macs(eth, real);
+	set_macs(eth, real, our_mac);
 	return 0;
 }
 
 static __always_inline int encap_ipv6(struct xdp_md *ctx, struct packet *pkt,
 				      const struct real_def *real,
-				      const struct lb_settings *cfg, __u32 hash)
+				      const struct lb_settings *cfg, __u32 hash,
+				      const __u8 *our_mac)
 {
 	struct ethhdr *eth;
 	struct ipv6hdr *outer;
@@ -151,7 +166,7 @@ static __always_inline int encap_ipv6(struct xdp_md *ctx, struct packet *pkt,
 	eth = frame_eth(ctx);
 	if (!eth)
 		return -1;
-	set_macs(eth, real);
+	set_macs(eth, real, our_mac);
 	return 0;
 }
 

@@ -63,8 +63,36 @@ static __always_inline int too_big(struct xdp_md *ctx, struct packet *pkt,
 	return XDP_TX;
 }
 
+/*
+ * The ingress interface's MAC when the frame is addressed to it; NULL with
+ * the verdict in *action otherwise. A frame to broadcast or multicast, or
+ * another host's frame seen in promiscuous mode, is not ours to forward: its
+ * destination is no MAC of ours to send from, and every host on the segment
+ * would forward its copy.
+ */
+static __always_inline const __u8 *ingress_mac(struct xdp_md *ctx, int *action, __u32 *reason)
+{
+	__u32 ifindex = ctx->ingress_ifindex;
+	struct iface_def *iface = bpf_map_lookup_elem(&ifaces, &ifindex);
+	struct ethhdr *eth = frame_eth(ctx);
+
+	if (!iface) {
+		/* the agent writes the entry before attaching: a loader forgot it */
+		*action = XDP_DROP;
+		*reason = XDPVS_R_DROP_CONFIG;
+		return NULL;
+	}
+	if (!eth || !mac_equal(eth->h_dest, iface->mac)) {
+		*action = XDP_PASS;
+		*reason = XDPVS_R_PASS_NOT_LOCAL;
+		return NULL;
+	}
+	return iface->mac;
+}
+
 static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt,
-				   const struct real_def *real, __u32 hash, __u32 *reason)
+				   const struct real_def *real, __u32 hash,
+				   const __u8 *our_mac, __u32 *reason)
 {
 	const __u32 zero = 0;
 	struct lb_settings *cfg;
@@ -73,7 +101,7 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt,
 
 	if (real->method == XDPVS_FWD_DR) {
 		*reason = XDPVS_R_FWD_DR;
-		err = rewrite_dr(ctx, real);
+		err = rewrite_dr(ctx, real, our_mac);
 	} else {
 		*reason = XDPVS_R_FWD_TUN;
 		cfg = bpf_map_lookup_elem(&settings, &zero);
@@ -88,12 +116,12 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt,
 		if (real->family == XDPVS_AF_INET) {
 			if (!cfg->tun_src4)
 				goto no_source;
-			err = encap_ipv4(ctx, pkt, real, cfg);
+			err = encap_ipv4(ctx, pkt, real, cfg, our_mac);
 		} else {
 			if (!(cfg->tun_src6[0] | cfg->tun_src6[1] |
 			      cfg->tun_src6[2] | cfg->tun_src6[3]))
 				goto no_source;
-			err = encap_ipv6(ctx, pkt, real, cfg, hash);
+			err = encap_ipv6(ctx, pkt, real, cfg, hash, our_mac);
 		}
 	}
 	if (err) {
@@ -121,6 +149,7 @@ int xdpvs_lb(struct xdp_md *ctx)
 	struct vip_key vk = {};
 	struct vip_meta *vip;
 	struct real_def *real;
+	const __u8 *our_mac;
 	__u32 real_id, hash, reason;
 	int action, is_new = 0;
 
@@ -136,6 +165,10 @@ int xdpvs_lb(struct xdp_md *ctx)
 			return record(XDP_PASS, XDPVS_R_PASS_FRAGMENT, bytes);
 		return record(XDP_PASS, XDPVS_R_PASS_NOT_VIP, bytes);
 	}
+	/* before any entry is made: a frame not for us leaves no state */
+	our_mac = ingress_mac(ctx, &action, &reason);
+	if (!our_mac)
+		return record(action, reason, bytes);
 	if (pkt.frag != FRAG_NONE)
 		return record(XDP_DROP, XDPVS_R_DROP_FRAGMENT, bytes);
 
@@ -145,7 +178,7 @@ int xdpvs_lb(struct xdp_md *ctx)
 	if (!real)
 		return record(XDP_DROP, XDPVS_R_DROP_NO_REAL, bytes);
 
-	action = forward(ctx, &pkt, real, hash, &reason);
+	action = forward(ctx, &pkt, real, hash, our_mac, &reason);
 	if (reason == XDPVS_R_FWD_DR || reason == XDPVS_R_FWD_TUN) {
 		count_traffic(&vipstats, vip->id, bytes, is_new);
 		count_traffic(&realstats, real_id, bytes, is_new);

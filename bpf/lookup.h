@@ -86,6 +86,17 @@ static __always_inline __u32 schedule(const struct vip_meta *vip, __u32 hash)
 }
 
 /*
+ * How long ago an entry was last seen, 0 when last_seen is ahead of now:
+ * another CPU may refresh the entry with its own, later, clock reading
+ * between our bpf_ktime_get_ns() and this read, and the unsigned difference
+ * would wrap to ~2^64 and expire a live entry.
+ */
+static __always_inline __u64 entry_age(__u64 now, __u64 last_seen)
+{
+	return last_seen > now ? 0 : now - last_seen;
+}
+
+/*
  * A still-valid entry's real, refreshing last_seen at most once a second
  * (*refreshed then set); 0 when there is none, it expired (timeout_ns > 0)
  * or its real is no longer active.
@@ -94,14 +105,17 @@ static __always_inline __u32 flow_real(struct flow_key *fk, __u64 now,
 				       __u64 timeout_ns, int *refreshed)
 {
 	struct flow_state *st = bpf_map_lookup_elem(&flows, fk);
+	__u64 age;
 
 	if (!st)
 		return 0;
-	if (timeout_ns && now - st->last_seen > timeout_ns)
+	age = entry_age(now, st->last_seen);
+	if (timeout_ns && age > timeout_ns)
 		return 0;
 	if (!active_real(st->real_id))
 		return 0;
-	if (now - st->last_seen > FLOW_REFRESH_NS) {
+	/* never backwards: an entry ahead of now is young (age 0) */
+	if (age > FLOW_REFRESH_NS) {
 		st->last_seen = now;
 		*refreshed = 1;
 	}

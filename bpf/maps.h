@@ -66,6 +66,14 @@ struct {
 	__type(value, struct lb_settings);
 } settings SEC(".maps");
 
+/* The MAC of each interface the program is attached to, keyed by ifindex. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XDPVS_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct iface_def);
+} ifaces SEC(".maps");
+
 /* Egress interfaces of two-armed directors, keyed by ifindex. */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
@@ -90,7 +98,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XDPVS_R_MAX);
+	__uint(max_entries, XDPVS_REASON_SLOTS);
 	__type(key, __u32);
 	__type(value, struct verdict_stats);
 } verdicts SEC(".maps");

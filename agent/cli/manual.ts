@@ -211,11 +211,12 @@ systemctl start xdpvs
 .RE
 .PP
 On a real server without the ipip module, strip the tunnels addressed to
-10.0.2.1:
+10.0.2.1 from the directors 10.0.2.2 and 10.0.2.3 (tunnels from anywhere
+else are dropped):
 .PP
 .RS 4
 .EX
-xdpvs decap attach \-i eth0 \-a 10.0.2.1
+xdpvs decap attach \-i eth0 \-a 10.0.2.1 \-\-allow\-source 10.0.2.2 10.0.2.3
 .EE
 .RE`;
 

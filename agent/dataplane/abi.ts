@@ -10,6 +10,8 @@ export const Limits = {
   XDPVS_MAX_FLOWS: 1048576,
   XDPVS_MAX_IFACES: 64,
   XDPVS_MAX_DECAP_ADDRS: 64,
+  XDPVS_MAX_DECAP_SOURCES: 256,
+  XDPVS_REASON_SLOTS: 32,
   XDPVS_RING_SIZE: 65537,
   XDPVS_MAX_TABLE: 1048573,
 } as const;
@@ -45,7 +47,8 @@ export const Reason = {
   XDPVS_R_DROP_CONFIG: 10,
   XDPVS_R_TOO_BIG: 11,
   XDPVS_R_DROP_TOO_BIG: 12,
-  XDPVS_R_MAX: 13,
+  XDPVS_R_PASS_NOT_LOCAL: 13,
+  XDPVS_R_MAX: 14,
 } as const;
 
 /** Short operator-facing names of the reasons, for logs, CLI and metrics. */
@@ -63,13 +66,15 @@ export const REASON_NAMES: readonly string[] = [
   'drop_config',
   'too_big',
   'drop_too_big',
+  'pass_not_local',
 ];
 
 export const DecapReason = {
   DECAP_R_DONE: 0,
   DECAP_R_PASS: 1,
   DECAP_R_MALFORMED: 2,
-  DECAP_R_MAX: 3,
+  DECAP_R_DROP_SOURCE: 3,
+  DECAP_R_MAX: 4,
 } as const;
 
 /** Every enum of the ABI by its C name, for the BTF check. */
@@ -133,6 +138,11 @@ export const FlowState = struct('flow_state', 16, {
   lastSeen: field('last_seen', 8, u64),
 });
 
+export const IfaceDef = struct('iface_def', 8, {
+  mac: field('mac', 0, mac),
+  pad: field('pad', 6, u16),
+});
+
 export const LbSettings = struct('lb_settings', 20, {
   tunSrc4: field('tun_src4', 0, bytes(4)),
   tunSrc6: field('tun_src6', 4, addr),
@@ -154,6 +164,12 @@ export const DecapKey = struct('decap_key', 20, {
   family: field('family', 16, u32),
 });
 
+export const DecapSrcKey = struct('decap_src_key', 24, {
+  prefixLen: field('prefixlen', 0, u32),
+  family: field('family', 4, u32),
+  addr: field('addr', 8, addr),
+});
+
 /** Every struct of the ABI, for the BTF check. */
 export const STRUCTS: AnyStruct[] = [
   VipKey,
@@ -161,21 +177,28 @@ export const STRUCTS: AnyStruct[] = [
   RealDef,
   FlowKey,
   FlowState,
+  IfaceDef,
   LbSettings,
   TrafficStats,
   VerdictStats,
   DecapKey,
+  DecapSrcKey,
 ];
+
+/** The structs only the decap program uses (its BTF, not the director's, has them). */
+export const DECAP_STRUCTS: readonly AnyStruct[] = [DecapKey, DecapSrcKey];
 
 export type VipKeyValue = ValueOf<typeof VipKey.fields>;
 export type VipMetaValue = ValueOf<typeof VipMeta.fields>;
 export type RealDefValue = ValueOf<typeof RealDef.fields>;
 export type FlowKeyValue = ValueOf<typeof FlowKey.fields>;
 export type FlowStateValue = ValueOf<typeof FlowState.fields>;
+export type IfaceDefValue = ValueOf<typeof IfaceDef.fields>;
 export type LbSettingsValue = ValueOf<typeof LbSettings.fields>;
 export type TrafficStatsValue = ValueOf<typeof TrafficStats.fields>;
 export type VerdictStatsValue = ValueOf<typeof VerdictStats.fields>;
 export type DecapKeyValue = ValueOf<typeof DecapKey.fields>;
+export type DecapSrcKeyValue = ValueOf<typeof DecapSrcKey.fields>;
 
 /** Map name -> [key codec or 'u32', value codec or 'u32'], for the size check at open. */
 export const LB_MAPS = {
@@ -185,6 +208,7 @@ export const LB_MAPS = {
   cursors: { keySize: 4, valueSize: 4 },
   flows: { keySize: FlowKey.size, valueSize: FlowState.size },
   settings: { keySize: 4, valueSize: LbSettings.size },
+  ifaces: { keySize: 4, valueSize: IfaceDef.size },
   txports: { keySize: 4, valueSize: 4 },
   vipstats: { keySize: 4, valueSize: TrafficStats.size },
   realstats: { keySize: 4, valueSize: TrafficStats.size },
@@ -193,5 +217,6 @@ export const LB_MAPS = {
 
 export const DECAP_MAPS = {
   decapaddrs: { keySize: DecapKey.size, valueSize: 4 },
+  decapsrcs: { keySize: DecapSrcKey.size, valueSize: 4 },
   decapstats: { keySize: 4, valueSize: VerdictStats.size },
 } as const;

@@ -26,6 +26,37 @@ export function formatAddr(bytes: Buffer, family: number): string {
   return ipaddr.fromByteArray([...bytes.subarray(0, 16)]).toString();
 }
 
+export interface PrefixBytes extends AddrBytes {
+  /** prefix length in bits: 0..32 for IPv4, 0..128 for IPv6 */
+  len: number;
+}
+
+/**
+ * "10.0.2.0/24", "fd00::/64", or a bare address (a /32 or /128). Host bits
+ * must be zero: "10.0.2.1/24" is refused naming 10.0.2.0/24, as a typo for a
+ * single address would otherwise widen silently to its whole subnet.
+ */
+export function parsePrefix(text: string, what = 'prefix'): PrefixBytes {
+  const slash = text.indexOf('/');
+  const a = parseAddr(slash < 0 ? text : text.slice(0, slash), what);
+  const max = a.family === Family.XDPVS_AF_INET ? 32 : 128;
+  const lenText = slash < 0 ? String(max) : text.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > max) {
+    throw new Error(`${what}: "${text}" has no prefix length between 0 and ${max}`);
+  }
+  const len = Number(lenText);
+  const masked = Buffer.from(a.bytes);
+  for (let bit = len; bit < max; bit++) masked[bit >> 3]! &= ~(0x80 >> (bit & 7));
+  if (!masked.equals(a.bytes)) {
+    throw new Error(`${what}: "${text}" has host bits set: did you mean ${formatAddr(masked, a.family)}/${len}?`);
+  }
+  return { family: a.family, bytes: a.bytes, len };
+}
+
+export function formatPrefix(p: PrefixBytes): string {
+  return `${formatAddr(p.bytes, p.family)}/${p.len}`;
+}
+
 /** "aa:bb:cc:dd:ee:ff" (or with '-') -> 6 bytes. */
 export function parseMac(text: string, what = 'MAC address'): Buffer {
   const parts = text.split(/[:-]/);

@@ -14,13 +14,17 @@ import {
   MapType,
 } from '../../native/index';
 import { pinReplacing } from './bpffs';
+import { ifaceAddress } from './iface';
+import type { PrefixBytes } from './addr';
 import { attachReplacing, DECAP_PROGRAM, detach, DIRECTOR_PROGRAM, openPinned, pinAttached, type Attached, type XdpMode } from './xdp';
 import {
   DECAP_MAPS,
   DecapReason,
   DecapKey,
+  DecapSrcKey,
   FlowKey,
   FlowState,
+  IfaceDef,
   LB_MAPS,
   LbSettings,
   RealDef,
@@ -199,6 +203,9 @@ export class LbDataplane {
    * program an earlier agent left there, and pins it for the next agent.
    */
   attach(iface: string, mode: XdpMode): Attached {
+    // before the program sees a frame from it: without its MAC it forwards nothing
+    const { ifindex, mac } = ifaceAddress(iface);
+    this.setInterface(ifindex, mac);
     if (!this.pinDir) return attachReplacing(iface, this.program, mode, undefined, '(no pin directory)');
     const attached = attachReplacing(iface, this.program, mode, this.pinnedProgram, this.programPin);
     pinAttached(this.program, this.programPin);
@@ -209,6 +216,15 @@ export class LbDataplane {
   detach(iface: string, mode: XdpMode, unpin = false): void {
     detach(iface, mode);
     if (unpin && this.pinDir) fs.rmSync(this.programPin, { force: true });
+  }
+
+  /** The MAC the program accepts frames to, and sends from, on `ifindex`. */
+  setInterface(ifindex: number, mac: Buffer): void {
+    this.maps.ifaces.update(u32key(ifindex), IfaceDef.encode({ mac, pad: 0 }));
+  }
+
+  deleteInterface(ifindex: number): boolean {
+    return this.maps.ifaces.delete(u32key(ifindex));
   }
 
   setVip(key: VipKeyValue, meta: VipMetaValue): void {
@@ -327,6 +343,11 @@ export class LbDataplane {
     return id ? mapById(id.readUInt32LE(0)) : undefined;
   }
 
+  settings(): LbSettingsValue | undefined {
+    const v = this.maps.settings.lookup(u32key(0));
+    return v ? LbSettings.decode(v) : undefined;
+  }
+
   setSettings(s: LbSettingsValue): void {
     this.maps.settings.update(u32key(0), LbSettings.encode(s));
   }
@@ -387,14 +408,19 @@ export class LbDataplane {
   }
 }
 
+/** The family word is matched whole before the address: see struct decap_src_key. */
+const FAMILY_BITS = 32;
+
 export class DecapDataplane {
   readonly program: BpfProgram;
   private readonly addrs: BpfMap;
+  private readonly srcs: BpfMap;
   private readonly stats: BpfMap;
 
   private constructor(private readonly obj: BpfObject) {
     this.program = obj.program(DECAP_PROGRAM);
     this.addrs = obj.map('decapaddrs');
+    this.srcs = obj.map('decapsrcs');
     this.stats = obj.map('decapstats');
   }
 
@@ -412,6 +438,27 @@ export class DecapDataplane {
 
   addresses(): DecapKeyValue[] {
     return [...this.addrs.keys()].map((k) => DecapKey.decode(k));
+  }
+
+  /**
+   * Makes the accepted tunnel sources exactly `prefixes`: the new ones are
+   * written before the stale ones go, so a source in both lists is never
+   * refused in between. Empty: every tunnel is refused.
+   */
+  setSources(prefixes: readonly PrefixBytes[]): void {
+    if (prefixes.length > this.srcs.maxEntries) {
+      throw new RangeError(`${prefixes.length} allowed sources: the decap program holds at most ${this.srcs.maxEntries}`);
+    }
+    const keys = prefixes.map((p) => DecapSrcKey.encode({ prefixLen: FAMILY_BITS + p.len, family: p.family, addr: p.bytes }));
+    for (const k of keys) this.srcs.update(k, u32key(1));
+    for (const old of [...this.srcs.keys()]) if (!keys.some((k) => k.equals(old))) this.srcs.delete(old);
+  }
+
+  sources(): PrefixBytes[] {
+    return [...this.srcs.keys()].map((k) => {
+      const v = DecapSrcKey.decode(k);
+      return { family: v.family as PrefixBytes['family'], bytes: v.addr, len: v.prefixLen - FAMILY_BITS };
+    });
   }
 
   /** Counters summed over CPUs, indexed by enum decap_reason. */

@@ -118,6 +118,10 @@ export class Lab {
   readonly bpffs: string;
   private readonly topo: Topology;
   private readonly lan: string;
+  /** the namespace holding the LAN bridge (br0) */
+  get lanNs(): string {
+    return this.lan;
+  }
   private readonly servers = new Map<number, ChildProcess>();
   private readonly agents: AgentProcess[] = [];
 
@@ -149,6 +153,11 @@ export class Lab {
       this.cleanup();
       throw err;
     }
+  }
+
+  /** The bridge port (in lanNs) host h is plugged into. */
+  bridgePort(h: LabHost): string {
+    return h.dev.replace(/0$/, 'b');
   }
 
   private host(suffix: string, addr: string, name: string): LabHost {
@@ -218,10 +227,11 @@ export class Lab {
     return sh('ip', ['netns', 'exec', this.directors[d]!.ns, 'curl', '-s', '-f', '-m', '3', url]);
   }
 
-  /** Real i strips tunnels to its own address (TUN labs). */
+  /** Real i strips tunnels to its own address from the directors (TUN labs). */
   attachDecap(i: number): void {
     const r = this.reals[i]!;
-    sh('ip', ['netns', 'exec', r.ns, XDPVS_BIN, 'decap', 'attach', '-i', r.dev, '-a', r.addr, '--pin-dir', path.join(this.bpffs, `decap-${i}`)]);
+    const from = this.directors.map((d) => d.addr);
+    sh('ip', ['netns', 'exec', r.ns, XDPVS_BIN, 'decap', 'attach', '-i', r.dev, '-a', r.addr, '--allow-source', ...from, '--pin-dir', path.join(this.bpffs, `decap-${i}`)]);
   }
 
   /** One HTTP GET from the client to the VIP: the body, or undefined on failure. */

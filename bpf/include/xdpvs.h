@@ -22,6 +22,14 @@ enum xdpvs_limits {
 	XDPVS_MAX_FLOWS = 1048576,
 	XDPVS_MAX_IFACES = 64,
 	XDPVS_MAX_DECAP_ADDRS = 64,
+	/* prefixes the decap program accepts tunnels from */
+	XDPVS_MAX_DECAP_SOURCES = 256,
+	/*
+	 * Slots of the verdict counter maps (`verdicts`, `decapstats`): more than
+	 * the reasons there are, so that a new reason does not change the pinned
+	 * map's layout (which makes an upgrade refuse the old pins).
+	 */
+	XDPVS_REASON_SLOTS = 32,
 	/* default length of a VIP's Maglev ring; a prime */
 	XDPVS_RING_SIZE = 65537,
 	/* longest table (ring or weighted round-robin sequence) a VIP may have */
@@ -88,10 +96,16 @@ enum xdpvs_reason {
 	XDPVS_R_DROP_FRAGMENT = 7,	/* fragment of a VIP flow (not steerable without state) */
 	XDPVS_R_DROP_NO_REAL = 8,	/* the VIP's table is empty or names no active real */
 	XDPVS_R_DROP_ENCAP = 9,		/* could not grow the packet for the outer header */
-	XDPVS_R_DROP_CONFIG = 10,	/* no tunnel source address, or egress ifindex not in txports */
+	XDPVS_R_DROP_CONFIG = 10,	/* no tunnel source address, egress ifindex not in txports, ingress not in ifaces */
 	XDPVS_R_TOO_BIG = 11,		/* XDP_TX of ICMP frag-needed / packet-too-big: over the TUN mtu */
 	XDPVS_R_DROP_TOO_BIG = 12,	/* over the TUN mtu, no ICMP due (IPv4 without DF, an ICMP error) */
-	XDPVS_R_MAX = 13,
+	/*
+	 * VIP traffic in a frame not addressed to the ingress interface's MAC
+	 * (broadcast, multicast, another host's frame seen in promiscuous mode):
+	 * passed to the kernel, which discards what is not for this host.
+	 */
+	XDPVS_R_PASS_NOT_LOCAL = 13,
+	XDPVS_R_MAX = 14,
 };
 
 /* Key of `vips`. port 0 is an all-port VIP. */
@@ -144,6 +158,17 @@ struct flow_state {
 	__u64 last_seen;	/* bpf_ktime_get_ns(), refreshed at most once a second */
 };
 
+/*
+ * Value of `ifaces`, keyed by the ifindex of an interface the director is
+ * attached to; written by the agent before it attaches. Frames are forwarded
+ * only when addressed to `mac`, and leave with `mac` as their source (unless
+ * the real names another egress with its own src_mac).
+ */
+struct iface_def {
+	__u8 mac[6];
+	__u16 pad;
+};
+
 /* The one entry of `settings`. */
 struct lb_settings {
 	__be32 tun_src4;	/* outer IPv4 source for tunnelled packets */
@@ -169,12 +194,30 @@ struct decap_key {
 	__u32 family;		/* enum xdpvs_family */
 };
 
+/*
+ * Key of the decap program's `decapsrcs` (an LPM trie): the outer sources it
+ * accepts tunnels from, the directors' addresses. The trie matches prefixlen
+ * bits from `family` on, so prefixlen is 32 (the family, matched whole) plus
+ * the prefix length of addr; 0.0.0.0/0 and ::/0 accept any source.
+ */
+struct decap_src_key {
+	__u32 prefixlen;
+	__u32 family;		/* enum xdpvs_family */
+	__be32 addr[4];
+};
+
 /* Per-CPU counters of the decap program, by enum decap_reason. */
 enum decap_reason {
 	DECAP_R_DONE = 0,	/* outer header stripped, inner passed up */
 	DECAP_R_PASS = 1,	/* not a tunnel packet to one of our addresses */
 	DECAP_R_MALFORMED = 2,	/* truncated outer or inner header: dropped */
-	DECAP_R_MAX = 3,
+	/*
+	 * a tunnel packet to one of our addresses from a source outside
+	 * `decapsrcs`: dropped, or anyone could reach what listens on the
+	 * VIPs behind the host's filters (CVE-2020-10136)
+	 */
+	DECAP_R_DROP_SOURCE = 3,
+	DECAP_R_MAX = 4,
 };
 
 #endif /* XDPVS_H */

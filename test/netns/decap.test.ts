@@ -1,7 +1,8 @@
 // The decap program on a real server with real traffic: a client tunnels a
 // UDP datagram (IPIP) to the real server, which has no ipip module; the decap
 // program strips the outer header, the echo server bound to the VIP on lo
-// answers the client directly, as a TUN real server does.
+// answers the client directly, as a TUN real server does. The client stands
+// in for the director: only tunnels from an allowed source are stripped.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -61,20 +62,40 @@ describe('decap on a real server', () => {
     assert.equal(send('before'), 'timeout');
   });
 
-  it('with decap attached the VIP answers the client directly', () => {
-    const out = sh('ip', ['netns', 'exec', rs, XDPVS, 'decap', 'attach', '-i', rsDev, '-a', RS, '--pin-dir', pinDir]);
-    assert.match(out, new RegExp(`decap attached to ${rsDev} \\(native\\) for ${RS}`));
+  const decap = (args: string[]): string => sh('ip', ['netns', 'exec', rs, XDPVS, 'decap', ...args, '--pin-dir', pinDir]);
+  const stats = (): { addresses: string[]; allowedSources: string[]; counters: Record<string, { packets: number }> } =>
+    JSON.parse(decap(['stats', '--json']));
+
+  it('attach without --allow-source is refused, naming the options, and attaches nothing', () => {
+    assert.throws(() => decap(['attach', '-i', rsDev, '-a', RS]), /--allow-source PREFIX\.\.\. is required.*--allow-any-source/s);
+    assert.throws(() => decap(['attach', '-i', rsDev, '-a', RS, '--allow-source', `${CLIENT}/24`]), /--allow-source: "10\.0\.2\.2\/24" has host bits set: did you mean 10\.0\.2\.0\/24\?/);
+    assert.equal(send('refused'), 'timeout');
+  });
+
+  it('a tunnel from a source not allowed is dropped and counted source_refused', () => {
+    const out = decap(['attach', '-i', rsDev, '-a', RS, '--allow-source', '10.0.2.9', 'fd00::9']);
+    assert.match(out, new RegExp(`decap attached to ${rsDev} \\(native\\) for ${RS} from 10\\.0\\.2\\.9/32, fd00::9/128`));
+    assert.equal(send('stranger'), 'timeout');
+    const s = stats();
+    assert.deepEqual(s.allowedSources.sort(), ['10.0.2.9/32', 'fd00::9/128']);
+    assert.equal(s.counters['source_refused']?.packets, 1);
+    assert.equal(s.counters['decapsulated']?.packets, 0);
+    decap(['detach', '-i', rsDev]);
+  });
+
+  it('with decap attached for the sender the VIP answers the client directly', () => {
+    const out = decap(['attach', '-i', rsDev, '-a', RS, '--allow-source', '10.0.2.0/24']);
+    assert.match(out, new RegExp(`decap attached to ${rsDev} \\(native\\) for ${RS} from 10\\.0\\.2\\.0/24`));
     assert.equal(send('hello'), `${VIP}:5353 hello`);
   });
 
-  it('stats report the address and the decapsulated packet', () => {
-    const stats = JSON.parse(sh('ip', ['netns', 'exec', rs, XDPVS, 'decap', 'stats', '--json', '--pin-dir', pinDir])) as {
-      addresses: string[];
-      counters: Record<string, { packets: number }>;
-    };
-    assert.deepEqual(stats.addresses, [RS]);
-    assert.equal(stats.counters['decapsulated']?.packets, 1);
-    assert.equal(stats.counters['malformed']?.packets, 0);
+  it('stats report the address, the allowed sources and the decapsulated packet', () => {
+    const s = stats();
+    assert.deepEqual(s.addresses, [RS]);
+    assert.deepEqual(s.allowedSources, ['10.0.2.0/24']);
+    assert.equal(s.counters['decapsulated']?.packets, 1);
+    assert.equal(s.counters['malformed']?.packets, 0);
+    assert.equal(s.counters['source_refused']?.packets, 0);
   });
 
   it('detach removes the program and its pins', () => {

@@ -170,19 +170,49 @@ describe('scheduling and the flow table', () => {
   });
 
   it('an expired persistence entry lets a new connection be scheduled afresh', () => {
-    d.vip({ addr: VIP, port: 80, id: 1, sched: 'rr', table: [1, 2], persist: 300 });
+    d.vip({ addr: VIP, port: 80, id: 1, sched: 'rr', table: [1, 2], persist: 5 });
     const first = realOf(d.run(flowFrame({ client: '198.51.100.7', server: VIP, sport: 7000, dport: 80 })));
     const pkey = flowKey('198.51.100.7', 0, 80, FlowKind.XDPVS_FLOW_PERSIST);
     const entry = d.dp.flow(pkey);
     assert.equal(entry?.realId, first);
-    // age the entry past 300 s without waiting. bpf_ktime_get_ns and
-    // hrtime are both CLOCK_MONOTONIC; the data plane's u64 arithmetic wraps,
-    // so this holds even on a machine up for less than 301 s (a fresh VM)
-    const aged = BigInt.asUintN(64, process.hrtime.bigint() - 301_000_000_000n);
+    // age the entry past its 5 s without waiting (bpf_ktime_get_ns and hrtime
+    // are both CLOCK_MONOTONIC). A short timeout, because a last_seen ahead of
+    // now counts as fresh (the test above), so this must not wrap below 0 on
+    // a machine up for only a few seconds (a fresh VM)
+    const now = process.hrtime.bigint();
+    assert.ok(now > 6_000_000_000n, 'the machine has been up for more than 6 s');
+    const aged = now - 6_000_000_000n;
     d.dp.setFlow(pkey, { realId: first, pad: 0, lastSeen: aged });
     const next = realOf(d.run(flowFrame({ client: '198.51.100.7', server: VIP, sport: 7001, dport: 80 })));
     assert.notEqual(next, first);
     assert.equal(d.dp.flow(pkey)?.realId, next);
+  });
+
+  it('a persistence entry another CPU refreshed after this packet read the clock (last_seen ahead of now) is kept', () => {
+    // the race: CPU A reads now, CPU B refreshes last_seen with its later
+    // now, CPU A computes now - last_seen. Unsigned, that wrapped to ~2^64
+    // and expired a live entry; rr then moved the client to the next real.
+    d.vip({ addr: VIP, port: 80, id: 1, sched: 'rr', table: [1, 2], persist: 300 });
+    d.dp.resetCursor(1);
+    const pkey = flowKey('198.51.100.7', 0, 80, FlowKind.XDPVS_FLOW_PERSIST);
+    const ahead = process.hrtime.bigint() + 5_000_000_000n;
+    d.dp.setFlow(pkey, { realId: 2, pad: 0, lastSeen: ahead });
+    for (let sport = 7100; sport < 7104; sport++) {
+      assert.equal(realOf(d.run(flowFrame({ client: '198.51.100.7', server: VIP, sport, dport: 80 }))), 2, `connection from port ${sport}`);
+    }
+    const entry = d.dp.flow(pkey);
+    assert.equal(entry?.realId, 2);
+    assert.equal(entry?.lastSeen, ahead, 'a refresh never moves last_seen backwards');
+  });
+
+  it('a connection entry with last_seen ahead of now keeps its real and its last_seen', () => {
+    d.vip({ addr: VIP, port: 80, id: 1, sched: 'rr', table: [1, 2] });
+    d.dp.resetCursor(1);
+    const ckey = flowKey('198.51.100.7', 7200, 80, FlowKind.XDPVS_FLOW_CONN);
+    const ahead = process.hrtime.bigint() + 5_000_000_000n;
+    d.dp.setFlow(ckey, { realId: 2, pad: 0, lastSeen: ahead });
+    assert.equal(realOf(d.run(flowFrame({ client: '198.51.100.7', server: VIP, sport: 7200, dport: 80, flags: TCP_ACK }))), 2);
+    assert.equal(d.dp.flow(ckey)?.lastSeen, ahead);
   });
 
   it('weighted round-robin: a burst of new flows follows the weights exactly', () => {

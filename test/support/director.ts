@@ -8,6 +8,8 @@ import { PROTO_TCP } from './packet';
 
 export const DIRECTOR_MAC = '02:00:00:00:00:01';
 export const CLIENT_MAC = '02:00:00:00:00:aa';
+/** The ingress ifindex of BPF_PROG_TEST_RUN: the namespace's loopback. */
+export const TEST_IFINDEX = 1;
 export const TUN_SRC4 = '10.0.0.1';
 export const TUN_SRC6 = 'fd00::1';
 
@@ -44,6 +46,8 @@ export class TestDirector {
 
   constructor() {
     this.dp = LbDataplane.load({ maxFlows: 4096 });
+    // BPF_PROG_TEST_RUN delivers on lo (ifindex 1) unless told otherwise
+    this.dp.setInterface(TEST_IFINDEX, parseMac(DIRECTOR_MAC));
     this.dp.setSettings({ tunSrc4: parseAddr(TUN_SRC4).bytes.subarray(0, 4), tunSrc6: parseAddr(TUN_SRC6).bytes });
   }
 

@@ -4,12 +4,12 @@
 // mirror, or the reverse, fails here.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { DecapKey, ENUMS, STRUCTS } from '../../agent/dataplane/abi';
+import { DECAP_STRUCTS, ENUMS, STRUCTS } from '../../agent/dataplane/abi';
 import { DECAP_OBJECT, LB_OBJECT } from '../../agent/dataplane/lb';
 import { btfEnum, btfStruct } from '../../native/index';
 
 describe('ABI mirror matches BTF', () => {
-  const objectOf = (c: string): string => (c === DecapKey.c ? DECAP_OBJECT : LB_OBJECT);
+  const objectOf = (c: string): string => (DECAP_STRUCTS.some((d) => d.c === c) ? DECAP_OBJECT : LB_OBJECT);
 
   for (const codec of STRUCTS) {
     it(`struct ${codec.c}: size, member offsets and sizes`, () => {
