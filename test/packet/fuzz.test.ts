@@ -16,7 +16,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { DecapReason, Reason } from '../../agent/dataplane/abi';
-import { parseAddr } from '../../agent/dataplane/addr';
+import { parseAddr, parsePrefix } from '../../agent/dataplane/addr';
 import { DecapDataplane } from '../../agent/dataplane/lb';
 import { packetDeltas } from '../support/counters';
 import { DIRECTOR_MAC, TestDirector, Verdict } from '../support/director';
@@ -215,7 +215,7 @@ const DECAP_FIXTURES = (): Buffer[] => {
 const DIRECTOR_VERDICTS = new Map<number, number[]>([
   [Verdict.TX, [Reason.XDPVS_R_FWD_DR, Reason.XDPVS_R_FWD_TUN, Reason.XDPVS_R_TOO_BIG]],
   [Verdict.REDIRECT, [Reason.XDPVS_R_FWD_DR, Reason.XDPVS_R_FWD_TUN]],
-  [Verdict.PASS, [Reason.XDPVS_R_PASS_NOT_IP, Reason.XDPVS_R_PASS_NOT_VIP, Reason.XDPVS_R_PASS_ICMP, Reason.XDPVS_R_PASS_FRAGMENT]],
+  [Verdict.PASS, [Reason.XDPVS_R_PASS_NOT_IP, Reason.XDPVS_R_PASS_NOT_VIP, Reason.XDPVS_R_PASS_ICMP, Reason.XDPVS_R_PASS_FRAGMENT, Reason.XDPVS_R_PASS_NOT_LOCAL]],
   [Verdict.DROP, [Reason.XDPVS_R_DROP_MALFORMED, Reason.XDPVS_R_DROP_FRAGMENT, Reason.XDPVS_R_DROP_NO_REAL, Reason.XDPVS_R_DROP_ENCAP, Reason.XDPVS_R_DROP_CONFIG, Reason.XDPVS_R_DROP_TOO_BIG]],
 ]);
 
@@ -285,6 +285,8 @@ describe('packet fuzzing', { timeout: 30 * 60_000 }, () => {
     dc = DecapDataplane.load();
     dc.addAddress({ addr: parseAddr(RS4).bytes, family: parseAddr(RS4).family });
     dc.addAddress({ addr: parseAddr(RS6).bytes, family: parseAddr(RS6).family });
+    // the fixtures' senders, in prefixes: a mutated source lands in or out
+    dc.setSources([parsePrefix('10.0.0.0/24'), parsePrefix('fd00::/64')]);
   });
   after(() => {
     d?.close();
@@ -308,7 +310,7 @@ describe('packet fuzzing', { timeout: 30 * 60_000 }, () => {
   it(`the decap program: ${N} frames, every verdict documented, counted once, decapsulated frames are the inner packet`, () => {
     const verdicts = new Map<number, number[]>([
       [Verdict.PASS, [DecapReason.DECAP_R_DONE, DecapReason.DECAP_R_PASS]],
-      [Verdict.DROP, [DecapReason.DECAP_R_MALFORMED]],
+      [Verdict.DROP, [DecapReason.DECAP_R_MALFORMED, DecapReason.DECAP_R_DROP_SOURCE]],
     ]);
     const seen = fuzz('decap', { run: (f) => dc.program.testRun(f), counters: () => dc.counters() }, DECAP_FIXTURES(), verdicts, (input, out, verdict) => {
       if (verdict === Verdict.DROP || out.equals(input)) return undefined;
