@@ -6,8 +6,9 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
-import { ConfigError, formatDiagnostic } from './config/diagnostics';
+import { ConfigCode, ConfigError, formatDiagnostic } from './config/diagnostics';
 import { loadConfig } from './config/load';
+import { hostProblems } from './config/host';
 import type { Config } from './config/model';
 import { parseAddr } from './dataplane/addr';
 import { ensurePinDir } from './dataplane/bpffs';
@@ -86,6 +87,7 @@ export class Agent implements MetricsSource {
   /** Loads config and data plane, attaches, programs the maps, starts checks. Throws ConfigError on a bad config. */
   async start(): Promise<void> {
     this.config = this.load();
+    this.checkHost(this.config);
     fs.mkdirSync(this.opts.stateDir, { recursive: true });
     this.restoreIds();
     ensurePinDir(this.opts.pinDir);
@@ -116,6 +118,12 @@ export class Agent implements MetricsSource {
     await this.waitReached(5000);
     await this.vrrp.apply(this.config);
     this.log.info({ services: this.config.services.length, vrrp: this.vrrp.size, interfaces: this.attached }, 'xdpvs running');
+  }
+
+  /** What the file asks of this host (interfaces, addresses): a ConfigError naming file:line, before anything changes. */
+  private checkHost(config: Config): void {
+    const problems = hostProblems(config);
+    if (problems.length > 0) throw new ConfigError(problems);
   }
 
   private load(): Config {
@@ -269,20 +277,57 @@ export class Agent implements MetricsSource {
     return changed;
   }
 
-  /** SIGHUP: a new configuration, or the old one kept with every error logged. */
+  /**
+   * SIGHUP: a new configuration, or the old one kept. Everything that can be
+   * checked is checked before anything changes (the file, what it asks of
+   * this host, the ids it needs); a failure while applying after that puts
+   * the previous configuration back. Never throws: "reload rejected" is logged.
+   */
   async reload(): Promise<boolean> {
+    const rejected = (why: string): false => {
+      this.log.error(`reload rejected: ${why}; the previous configuration keeps serving`);
+      this.metrics?.reloaded(false);
+      return false;
+    };
     let config: Config;
     try {
       config = this.load();
+      this.checkHost(config);
+      this.dryRun(config);
     } catch (err) {
-      if (err instanceof ConfigError) {
-        for (const d of err.diagnostics.filter((x) => x.severity === 'error')) this.log.error({ code: d.code }, formatDiagnostic(d));
-        this.log.error('reload rejected: the previous configuration keeps serving');
-        this.metrics?.reloaded(false);
-        return false;
-      }
-      throw err;
+      if (!(err instanceof ConfigError)) return rejected((err as Error).message);
+      for (const d of err.diagnostics.filter((x) => x.severity === 'error')) this.log.error({ code: d.code }, formatDiagnostic(d));
+      return rejected(`${err.diagnostics.filter((x) => x.severity === 'error').length} error(s) in ${this.opts.configPath}`);
     }
+    const previous = { config: this.config, states: new Map(this.states) };
+    try {
+      await this.switchTo(config);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'applying the new configuration failed: restoring the previous one');
+      try {
+        this.states.clear();
+        for (const [k, v] of previous.states) this.states.set(k, v);
+        await this.switchTo(previous.config);
+      } catch (again) {
+        this.log.error({ err: (again as Error).message }, 'restoring the previous configuration failed');
+      }
+      return rejected((err as Error).message);
+    }
+    this.log.info('configuration reloaded');
+    this.metrics?.reloaded(true);
+    return true;
+  }
+
+  /** The new configuration's desired state computed on copies of the id tables: out of ids throws before anything changes. */
+  private dryRun(config: Config): void {
+    try {
+      desiredState({ config, states: this.states, reach: this.reach, vipIds: this.vipIds.clone(), realIds: this.realIds.clone(), quorum: this.prev.quorum });
+    } catch (err) {
+      throw new ConfigError([{ severity: 'error', code: ConfigCode.CAPACITY, loc: { file: this.opts.configPath, line: 0 }, message: (err as Error).message }]);
+    }
+  }
+
+  private async switchTo(config: Config): Promise<void> {
     this.config = config;
     this.monitor.set(this.targets());
     // as keepalived re-syncs IPVS to its file: runtime weights (`xdpvs real`) end with a reload
@@ -294,9 +339,6 @@ export class Agent implements MetricsSource {
     await this.refreshReach();
     this.reconcile();
     await this.vrrp.apply(this.config);
-    this.log.info('configuration reloaded');
-    this.metrics?.reloaded(true);
-    return true;
   }
 
   /** Runtime weight of a real (`xdpvs real weight|drain|enable`); undefined clears the override. */

@@ -31,6 +31,11 @@ export class IdAllocator {
     for (const key of [...this.byKey.keys()]) if (!live.has(key)) this.byKey.delete(key);
   }
 
+  /** A copy, for a dry run that must not change this one. */
+  clone(): IdAllocator {
+    return IdAllocator.fromJSON(this.first, this.last, this.toJSON());
+  }
+
   toJSON(): Record<string, number> {
     return Object.fromEntries(this.byKey);
   }
