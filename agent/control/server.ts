@@ -9,6 +9,9 @@ import { SOCKET_NAME } from './protocol';
 
 export type Handler = (req: Request) => Answer;
 
+/** sun_path is 108 bytes with its NUL; libuv would silently bind a truncated path */
+export const MAX_SOCKET_PATH = 107;
+
 function validate(raw: unknown): Request | string {
   if (typeof raw !== 'object' || raw === null) return 'request: wants a JSON object';
   const r = raw as Record<string, unknown>;
@@ -50,11 +53,27 @@ export class ControlServer {
       });
       conn.on('error', (err) => log.debug({ err: err.message }, 'control connection error'));
     });
-    this.server.listen(this.socketPath, () => fs.chmodSync(this.socketPath, 0o600));
+    // the control socket is for the CLI: without it the director still
+    // serves, so a failure is logged, never thrown from an event
+    const unavailable = (why: string): void => log.error({ socket: this.socketPath }, `control socket unavailable: ${why}; xdpvs list/stats/real cannot reach this agent`);
+    this.server.on('error', (err: NodeJS.ErrnoException) => unavailable(err.code ?? err.message));
+    const bytes = Buffer.byteLength(this.socketPath);
+    if (bytes > MAX_SOCKET_PATH) {
+      unavailable(`its path is ${bytes} bytes, the limit is ${MAX_SOCKET_PATH} (use a shorter --state-dir)`);
+      return;
+    }
+    this.server.listen(this.socketPath, () => {
+      try {
+        fs.chmodSync(this.socketPath, 0o600);
+      } catch (err) {
+        unavailable((err as Error).message);
+        this.server.close();
+      }
+    });
   }
 
   close(): void {
-    this.server.close();
+    if (this.server.listening) this.server.close();
     fs.rmSync(this.socketPath, { force: true });
   }
 }
