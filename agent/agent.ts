@@ -13,7 +13,7 @@ import type { Config } from './config/model';
 import { parseAddr } from './dataplane/addr';
 import { ensurePinDir } from './dataplane/bpffs';
 import { LbDataplane } from './dataplane/lb';
-import { resolveReach, type Resolved } from './dataplane/reach';
+import { lookupReach, nextReach, type Resolved } from './dataplane/reach';
 import { runCheck, type CheckResult } from './health/checkers';
 import { HealthMonitor, systemClock, type Target } from './health/monitor';
 import { applyDiff, EMPTY_STATE } from './reconcile/apply';
@@ -258,19 +258,26 @@ export class Agent implements MetricsSource {
     return [...addrs];
   }
 
-  /** Re-resolves every real; true when something changed. */
+  /**
+   * Re-resolves every real; true when something changed. A failed lookup
+   * keeps a reached real's last next hop (dataplane/reach.ts: nextReach).
+   */
   private async refreshReach(): Promise<boolean> {
     const addrs = new Set(this.allRealAddrs());
     let changed = false;
     await Promise.all(
       [...addrs].map(async (addr) => {
-        const r = await resolveReach(addr, this.opts.interfaces).catch(() => undefined);
+        const lookup = await lookupReach(addr, this.opts.interfaces).catch((err: Error) => ({ unknown: err.message }));
         const old = this.reach.get(addr);
+        const r = nextReach(addr, old, lookup);
+        if (old && r === old && 'unknown' in lookup) this.log.debug({ real: addr, why: lookup.unknown }, 'lookup failed: keeping the last known next hop');
         if (JSON.stringify(r) === JSON.stringify(old)) return;
         changed = true;
         if (r) this.reach.set(addr, r);
         else this.reach.delete(addr);
-        this.log.info({ real: addr, mac: r?.mac, dev: r?.dev }, r ? 'real reached' : 'real not reachable yet');
+        if (r) this.log.info({ real: addr, mac: r.mac, dev: r.dev }, 'real reached');
+        else if (old) this.log.warn({ real: addr, why: 'unreachable' in lookup ? lookup.unreachable : 'unknown' in lookup ? lookup.unknown : '' }, 'real unreachable: the kernel reports a changed route');
+        else this.log.info({ real: addr }, 'real not reachable yet');
       }),
     );
     for (const addr of [...this.reach.keys()]) if (!addrs.has(addr)) this.reach.delete(addr);

@@ -98,3 +98,45 @@ describe('reloads and signals never take the director down', () => {
     assert.match(late.lines.join('\n'), /xdp detached/);
   });
 });
+
+describe('neighbour churn never moves a flow', () => {
+  let lab: Lab;
+  let agent: AgentProcess;
+
+  before(async () => {
+    requireRoot('netns');
+    lab = new Lab({ tag: 'h', reals: 2 });
+    for (let i = 0; i < 2; i++) await lab.startServer(i);
+    // no health checks: nothing but the agent's own lookups makes the director resolve the reals again
+    agent = lab.startAgent(lab.writeConfig('keepalived.conf', conf(lab, undefined)));
+    await agent.waitFor(/xdpvs running/, 15_000);
+    await untilServing(lab, ['real1', 'real2'], 20_000);
+  });
+
+  after(async () => lab?.cleanup());
+
+  it('a download completes through its real while the director\'s neighbour entry for that real is flushed again and again', async () => {
+    // 4 MiB in 64 chunks 150 ms apart: about 10 s, two or more of the agent's 5 s re-resolutions
+    // the download's real: the one whose connection count it raised
+    const conns = (): Map<string, number> =>
+      new Map((JSON.parse(lab.cli(['list', '--json'])) as { reals: { addr: string; activeConn: number }[] }[])[0]!.reals.map((r) => [r.addr, r.activeConn]));
+    const before = conns();
+    const download = lab.download('/big?mb=4&ms=150', 40);
+    await sleep(700);
+    const real = [...conns()].map(([addr, n]) => ({ addr, n: n - (before.get(addr) ?? 0) })).find((r) => r.n === 1);
+    assert.ok(real, `the download has a flow: ${JSON.stringify([...before])} -> ${JSON.stringify([...conns()])}`);
+    const from = agent.mark();
+    let flushes = 0;
+    let done = false;
+    void download.then(() => (done = true));
+    for (let i = 0; i < 60 && !done; i++) {
+      sh('ip', ['-n', lab.directors[0]!.ns, 'neigh', 'flush', 'to', real.addr]);
+      flushes++;
+      await sleep(250);
+    }
+    const result = await download;
+    assert.deepEqual(result, { code: 0, bytes: 4 * 1024 * 1024 }, `the download broke; agent said:\n${agent.lines.slice(from).join('\n')}`);
+    assert.ok(flushes >= 20, `flushed ${flushes} times`);
+    assert.doesNotMatch(agent.lines.slice(from).join("\n"), /real not reachable yet|real unreachable/, "the real kept its next hop");
+  });
+});
