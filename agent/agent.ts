@@ -17,7 +17,7 @@ import { lookupReach, nextReach, type Resolved } from './dataplane/reach';
 import { runCheck, type CheckResult } from './health/checkers';
 import { HealthMonitor, systemClock, type Target } from './health/monitor';
 import { applyDiff, EMPTY_STATE } from './reconcile/apply';
-import { desiredState, realKey, type DesiredState, type RealState } from './reconcile/desired';
+import { desiredState, realKey, REAL_ACTIVE, type DesiredState, type RealState } from './reconcile/desired';
 import { IdAllocator } from './reconcile/ids';
 import { FlowKind, Limits, REASON_NAMES } from './dataplane/abi';
 import { ControlServer } from './control/server';
@@ -43,6 +43,9 @@ export interface AgentOptions {
   metrics?: string;
 }
 
+/** A real id's group: its service ("tcp 192.0.2.10:80 -> 10.0.0.1:80" -> "tcp 192.0.2.10:80"), so ids never cross services. */
+const serviceOfReal = (key: string): string => key.split(' -> ')[0] ?? key;
+
 const VERSION = (require('../../package.json') as { version: string }).version;
 /** how often lc/wlc/sed/nq weights are recomputed from live connection counts */
 const FEEDBACK_INTERVAL_MS = 2000;
@@ -65,7 +68,7 @@ export class Agent implements MetricsSource {
   private readonly reach = new Map<string, Resolved>();
   private readonly lastResults = new Map<string, CheckResult>();
   private vipIds = new IdAllocator(0, Limits.XDPVS_MAX_VIPS - 1);
-  private realIds = new IdAllocator(1, Limits.XDPVS_MAX_REALS - 1);
+  private realIds = new IdAllocator(1, Limits.XDPVS_MAX_REALS - 1, serviceOfReal);
   private reachTimer: NodeJS.Timeout | undefined;
   private feedbackTimer: NodeJS.Timeout | undefined;
   private attached: { iface: string; mode: XdpMode }[] = [];
@@ -104,7 +107,9 @@ export class Agent implements MetricsSource {
       },
     );
     this.monitor.set(this.targets());
+    this.retireUnknownSlots();
     this.reconcile();
+    this.deactivateStaleSlots();
     this.sweepStale();
     for (const iface of this.opts.interfaces) this.attach(iface);
     this.control = new ControlServer(this.opts.stateDir, (req) => this.handle(req), this.log);
@@ -172,14 +177,16 @@ export class Agent implements MetricsSource {
 
   /** Writes what changed since the last pass into the maps. */
   reconcile(): void {
-    const next = desiredState({
-      config: this.config,
-      states: this.states,
-      reach: this.reach,
-      vipIds: this.vipIds,
-      realIds: this.realIds,
-      quorum: this.prev.quorum,
-    });
+    const compute = (): DesiredState =>
+      desiredState({ config: this.config, states: this.states, reach: this.reach, vipIds: this.vipIds, realIds: this.realIds, quorum: this.prev.quorum });
+    let next: DesiredState;
+    try {
+      next = compute();
+    } catch (err) {
+      if (!(err instanceof RangeError) || this.realIds.retired().size === 0) throw err;
+      this.reclaimRealIds();
+      next = compute();
+    }
     this.writeSettings();
     const stats = applyDiff(this.dp, this.prev, next);
     const before = this.prev.quorum;
@@ -212,6 +219,52 @@ export class Agent implements MetricsSource {
       }
     }
     this.dp.setSettings({ tunSrc4: src4, tunSrc6: src6 });
+  }
+
+  /**
+   * Before the first pass: real slots in the pinned maps that no saved id
+   * explains (ids.json lost, or older than the pins) may be named by flows of
+   * any service; they are retired, so no new real takes one unswept.
+   */
+  private retireUnknownSlots(): void {
+    const live = new Set(Object.values(this.realIds.toJSON()));
+    const retired = this.realIds.retired();
+    for (let id = 1; id < Limits.XDPVS_MAX_REALS; id++) {
+      if (live.has(id) || retired.has(id)) continue;
+      const slot = this.dp.real(id);
+      if (slot && slot.family !== 0) this.realIds.retire(id, '');
+    }
+  }
+
+  /**
+   * After the first pass: a real removed while no agent ran is still ACTIVE in
+   * the pinned maps, and flows pinned to it would keep using it unchecked.
+   * Every active slot this configuration does not have loses ACTIVE, so its
+   * flows are rescheduled.
+   */
+  private deactivateStaleSlots(): void {
+    for (let id = 1; id < Limits.XDPVS_MAX_REALS; id++) {
+      if (this.prev.reals.has(id)) continue;
+      const slot = this.dp.real(id);
+      if (!slot || !(slot.flags & REAL_ACTIVE)) continue;
+      this.dp.setReal(id, { ...slot, flags: slot.flags & ~REAL_ACTIVE });
+      this.log.info({ realId: id }, 'a real left active by an earlier run is gone from the configuration: its flows are rescheduled');
+    }
+  }
+
+  /**
+   * Out of fresh real ids: deletes the flow entries that name retired ids
+   * (their reals are gone and inactive; the data plane never writes an
+   * inactive id into an entry), then frees them. Rare: only when every id
+   * has been used.
+   */
+  private reclaimRealIds(): void {
+    const retired = this.realIds.retired();
+    const stale = [];
+    for (const [key, state] of this.dp.flows()) if (retired.has(state.realId)) stale.push(key);
+    for (const key of stale) this.dp.deleteFlow(key);
+    this.realIds.release(retired.keys());
+    this.log.info({ ids: retired.size, flows: stale.length }, 'real ids reclaimed: the flow entries naming them were deleted');
   }
 
   /** VIPs pinned by an earlier run that this configuration no longer has. */
@@ -327,8 +380,11 @@ export class Agent implements MetricsSource {
 
   /** The new configuration's desired state computed on copies of the id tables: out of ids throws before anything changes. */
   private dryRun(config: Config): void {
+    const realIds = this.realIds.clone();
+    // retired ids can be reclaimed (reclaimRealIds) if the fresh ones run out
+    realIds.release(realIds.retired().keys());
     try {
-      desiredState({ config, states: this.states, reach: this.reach, vipIds: this.vipIds.clone(), realIds: this.realIds.clone(), quorum: this.prev.quorum });
+      desiredState({ config, states: this.states, reach: this.reach, vipIds: this.vipIds.clone(), realIds, quorum: this.prev.quorum });
     } catch (err) {
       throw new ConfigError([{ severity: 'error', code: ConfigCode.CAPACITY, loc: { file: this.opts.configPath, line: 0 }, message: (err as Error).message }]);
     }
@@ -485,9 +541,9 @@ export class Agent implements MetricsSource {
 
   private restoreIds(): void {
     try {
-      const saved = JSON.parse(fs.readFileSync(this.idsFile, 'utf8')) as { vips?: Record<string, number>; reals?: Record<string, number> };
+      const saved = JSON.parse(fs.readFileSync(this.idsFile, 'utf8')) as { vips?: Record<string, number>; reals?: Record<string, number>; retiredReals?: Record<string, string> };
       this.vipIds = IdAllocator.fromJSON(0, Limits.XDPVS_MAX_VIPS - 1, saved.vips ?? {});
-      this.realIds = IdAllocator.fromJSON(1, Limits.XDPVS_MAX_REALS - 1, saved.reals ?? {});
+      this.realIds = IdAllocator.fromJSON(1, Limits.XDPVS_MAX_REALS - 1, saved.reals ?? {}, serviceOfReal, saved.retiredReals ?? {});
     } catch {
       /* first run */
     }
@@ -495,7 +551,7 @@ export class Agent implements MetricsSource {
 
   private saveIds(): void {
     const tmp = `${this.idsFile}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ vips: this.vipIds.toJSON(), reals: this.realIds.toJSON() }));
+    fs.writeFileSync(tmp, JSON.stringify({ vips: this.vipIds.toJSON(), reals: this.realIds.toJSON(), retiredReals: this.realIds.retiredJSON() }));
     fs.renameSync(tmp, this.idsFile);
   }
 

@@ -3,7 +3,10 @@
 // removed while the agent was down. Each test names what an operator relies on.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Lab, XDPVS_BIN, type AgentProcess } from '../../agent/lab/lab';
+import { LbDataplane } from '../../agent/dataplane/lb';
 import { sh } from '../../agent/lab/netns';
 import { requireRoot } from '../support/root';
 
@@ -138,5 +141,51 @@ describe('neighbour churn never moves a flow', () => {
     assert.deepEqual(result, { code: 0, bytes: 4 * 1024 * 1024 }, `the download broke; agent said:\n${agent.lines.slice(from).join('\n')}`);
     assert.ok(flushes >= 20, `flushed ${flushes} times`);
     assert.doesNotMatch(agent.lines.slice(from).join("\n"), /real not reachable yet|real unreachable/, "the real kept its next hop");
+  });
+});
+
+describe('a real removed while the agent was down', () => {
+  let lab: Lab;
+  let agent: AgentProcess;
+
+  before(async () => {
+    requireRoot('netns');
+    lab = new Lab({ tag: 'i', reals: 2 });
+    for (let i = 0; i < 2; i++) await lab.startServer(i);
+    agent = lab.startAgent(lab.writeConfig('keepalived.conf', conf(lab, undefined)));
+    await agent.waitFor(/xdpvs running/, 15_000);
+    await untilServing(lab, ['real1', 'real2'], 20_000);
+  });
+
+  after(async () => lab?.cleanup());
+
+  it('is inactive in the pinned maps after the next start, and its flows are rescheduled', async () => {
+    const conns = (): Map<string, number> =>
+      new Map((JSON.parse(lab.cli(['list', '--json'])) as { reals: { addr: string; activeConn: number }[] }[])[0]!.reals.map((r) => [r.addr, r.activeConn]));
+    const before = conns();
+    const download = lab.download('/big?mb=4&ms=150', 40);
+    await sleep(700);
+    const gone = [...conns()].map(([addr, n]) => ({ addr, n: n - (before.get(addr) ?? 0) })).find((r) => r.n === 1)?.addr;
+    assert.ok(gone, 'the download has a flow');
+    const ids = JSON.parse(fs.readFileSync(path.join(lab.workDir, 'state-0', 'ids.json'), 'utf8')) as { reals: Record<string, number> };
+    const id = ids.reals[`tcp 198.18.1.100:80 -> ${gone}:80`];
+    assert.ok(id, JSON.stringify(ids));
+    agent.signal('SIGUSR2');
+    assert.equal(await agent.exited, 0);
+    // the file loses the real the download runs through; its server keeps running
+    const cfg = lab.writeConfig('keepalived.conf', conf(lab, undefined, lab.reals.map((r) => r.addr).filter((a) => a !== gone)));
+    agent = lab.startAgent(cfg);
+    await agent.waitFor(/xdpvs running/, 15_000);
+    const dp = LbDataplane.load({ pinDir: path.join(lab.bpffs, 'xdpvs-0') });
+    try {
+      assert.equal((dp.real(id)?.flags ?? 0) & 1, 0, `real id ${id} (${gone}) is still ACTIVE in the pinned reals map`);
+      const packets = dp.realStats(id).packets;
+      await sleep(1000);
+      assert.equal(dp.realStats(id).packets, packets, 'packets still go to the removed real');
+    } finally {
+      dp.close();
+    }
+    // rescheduled to the other real, which does not know the connection and resets it
+    assert.notEqual((await download).code, 0);
   });
 });
