@@ -93,7 +93,9 @@ function httpCheck(check: HealthCheck & { type: 'http' | 'https' }): Promise<Che
           res.on('error', reject);
         },
       );
-      const timer = setTimeout(() => req.destroy(new Error(`no answer within ${check.connectTimeout}s`)), Math.max(1, deadline - Date.now()));
+      // setImmediate: after a stalled event loop the timer runs before the
+      // I/O that arrived meanwhile; an answer already there still counts
+      const timer = setTimeout(() => setImmediate(() => req.destroy(new Error(`no answer within ${check.connectTimeout}s`))), Math.max(1, deadline - Date.now()));
       req.on('error', (err) => {
         clearTimeout(timer);
         reject(err);

@@ -168,6 +168,25 @@ describe('HTTP checks are bounded (issue 11, defect 7)', () => {
     assert.ok(Date.now() - start < 1500, `took ${Date.now() - start} ms`);
   });
 
+  it('an answer that arrived while the event loop was stalled past the deadline still counts', async () => {
+    // the server in another process: it answers while this one is stalled
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['-e', "require('http').createServer((q, r) => setTimeout(() => r.end('OK'), 100)).listen(0, '127.0.0.1', function () { console.log(this.address().port) })"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const childPort = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+      const check = { ...web(childPort, [{ path: '/health', statusCodes: [[200, 299]] }]), connectTimeout: 0.3 } as HealthCheck;
+      const pending = runCheck(check);
+      await new Promise((r) => setTimeout(r, 50)); // the request is out; the answer comes 100 ms later
+      await new Promise((r) => setImmediate(r)); // stall outside the timers phase, as an I/O callback (reconcile) does
+      const until = Date.now() + 600;
+      while (Date.now() < until); // a stall past connect_timeout, as on a busy director: the answer waits in the socket
+      const result = await pending;
+      assert.deepEqual([result.ok, result.detail], [true, '1 url(s) ok']);
+    } finally {
+      child.kill();
+    }
+  });
+
   it('an endless body is cut at the body limit: a digest check fails saying so, without holding the body', async () => {
     const check = { ...web(port, [{ path: '/endless', statusCodes: [[200, 299]], digest: '0'.repeat(32) }]), connectTimeout: 30 } as HealthCheck;
     const heap = process.memoryUsage().heapUsed;
