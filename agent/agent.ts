@@ -345,7 +345,7 @@ export class Agent implements MetricsSource {
    */
   async reload(): Promise<boolean> {
     const rejected = (why: string): false => {
-      this.log.error(`reload rejected: ${why}; the previous configuration keeps serving`);
+      this.log.error({ why }, 'reload rejected: the previous configuration keeps serving');
       this.metrics?.reloaded(false);
       return false;
     };
