@@ -6,18 +6,19 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
-import { ConfigError, formatDiagnostic } from './config/diagnostics';
+import { ConfigCode, ConfigError, formatDiagnostic } from './config/diagnostics';
 import { loadConfig } from './config/load';
+import { hostProblems } from './config/host';
 import type { Config } from './config/model';
 import { parseAddr } from './dataplane/addr';
 import { ensurePinDir } from './dataplane/bpffs';
 import { LbDataplane } from './dataplane/lb';
-import { resolveReach, type Resolved } from './dataplane/reach';
+import { lookupReach, nextReach, type Resolved } from './dataplane/reach';
 import { adoptFromPins } from './reconcile/adopt';
 import { runCheck, type CheckResult } from './health/checkers';
 import { HealthMonitor, systemClock, type Target } from './health/monitor';
 import { applyDiff, EMPTY_STATE } from './reconcile/apply';
-import { desiredState, realKey, type DesiredState, type RealState } from './reconcile/desired';
+import { desiredState, realKey, REAL_ACTIVE, type DesiredState, type RealState } from './reconcile/desired';
 import { IdAllocator } from './reconcile/ids';
 import { FlowKind, Limits, REASON_NAMES } from './dataplane/abi';
 import { ControlServer } from './control/server';
@@ -42,6 +43,9 @@ export interface AgentOptions {
   /** HOST:PORT for /metrics; undefined: no metrics endpoint */
   metrics?: string;
 }
+
+/** A real id's group: its service ("tcp 192.0.2.10:80 -> 10.0.0.1:80" -> "tcp 192.0.2.10:80"), so ids never cross services. */
+const serviceOfReal = (key: string): string => key.split(' -> ')[0] ?? key;
 
 const VERSION = (require('../../package.json') as { version: string }).version;
 /** how often lc/wlc/sed/nq weights are recomputed from live connection counts */
@@ -69,7 +73,7 @@ export class Agent implements MetricsSource {
   private pinnedActive = new Set<string>();
   private readonly lastResults = new Map<string, CheckResult>();
   private vipIds = new IdAllocator(0, Limits.XDPVS_MAX_VIPS - 1);
-  private realIds = new IdAllocator(1, Limits.XDPVS_MAX_REALS - 1);
+  private realIds = new IdAllocator(1, Limits.XDPVS_MAX_REALS - 1, serviceOfReal);
   private reachTimer: NodeJS.Timeout | undefined;
   private feedbackTimer: NodeJS.Timeout | undefined;
   private attached: { iface: string; mode: XdpMode }[] = [];
@@ -91,6 +95,7 @@ export class Agent implements MetricsSource {
   /** Loads config and data plane, attaches, programs the maps, starts checks. Throws ConfigError on a bad config. */
   async start(): Promise<void> {
     this.config = this.load();
+    this.checkHost(this.config);
     fs.mkdirSync(this.opts.stateDir, { recursive: true });
     this.restoreIds();
     ensurePinDir(this.opts.pinDir);
@@ -109,7 +114,9 @@ export class Agent implements MetricsSource {
     );
     this.monitor.set(this.targets());
     this.pinnedActive = new Set();
+    this.retireUnknownSlots();
     this.reconcile();
+    this.deactivateStaleSlots();
     this.sweepStale();
     for (const iface of this.opts.interfaces) this.attach(iface);
     this.control = new ControlServer(this.opts.stateDir, (req) => this.handle(req), this.log);
@@ -123,6 +130,12 @@ export class Agent implements MetricsSource {
     await this.waitReached(5000);
     await this.vrrp.apply(this.config);
     this.log.info({ services: this.config.services.length, vrrp: this.vrrp.size, interfaces: this.attached }, 'xdpvs running');
+  }
+
+  /** What the file asks of this host (interfaces, addresses): a ConfigError naming file:line, before anything changes. */
+  private checkHost(config: Config): void {
+    const problems = hostProblems(config);
+    if (problems.length > 0) throw new ConfigError(problems);
   }
 
   private load(): Config {
@@ -173,14 +186,16 @@ export class Agent implements MetricsSource {
 
   /** Writes what changed since the last pass into the maps. */
   reconcile(): void {
-    const next = desiredState({
-      config: this.config,
-      states: this.states,
-      reach: this.reach,
-      vipIds: this.vipIds,
-      realIds: this.realIds,
-      quorum: this.prev.quorum,
-    });
+    const compute = (): DesiredState =>
+      desiredState({ config: this.config, states: this.states, reach: this.reach, vipIds: this.vipIds, realIds: this.realIds, quorum: this.prev.quorum });
+    let next: DesiredState;
+    try {
+      next = compute();
+    } catch (err) {
+      if (!(err instanceof RangeError) || this.realIds.retired().size === 0) throw err;
+      this.reclaimRealIds();
+      next = compute();
+    }
     this.writeSettings();
     const stats = applyDiff(this.dp, this.prev, next);
     const before = this.prev.quorum;
@@ -231,13 +246,60 @@ export class Agent implements MetricsSource {
     );
     const { reach, active } = adoptFromPins(known, (id) => this.dp.real(id), this.dp.settings());
     for (const [addr, r] of reach) {
-      this.reach.set(addr, { ...r, dev: '(pinned)' });
+      // device and gateway unknown until the kernel answers (refreshReach)
+      this.reach.set(addr, { ...r, dev: '(pinned)', hop: addr });
       this.adopted.add(addr);
     }
     // alpha services start their reals down; one the previous agent had up stays up
     for (const key of active) if (!this.states.has(key)) this.states.set(key, { up: true });
     this.pinnedActive = active;
     if (reach.size > 0) this.log.info({ reals: [...reach.keys()] }, 'next hops taken over from the pinned maps until resolved');
+  }
+
+  /**
+   * Before the first pass: real slots in the pinned maps that no saved id
+   * explains (ids.json lost, or older than the pins) may be named by flows of
+   * any service; they are retired, so no new real takes one unswept.
+   */
+  private retireUnknownSlots(): void {
+    const live = new Set(Object.values(this.realIds.toJSON()));
+    const retired = this.realIds.retired();
+    for (let id = 1; id < Limits.XDPVS_MAX_REALS; id++) {
+      if (live.has(id) || retired.has(id)) continue;
+      const slot = this.dp.real(id);
+      if (slot && slot.family !== 0) this.realIds.retire(id, '');
+    }
+  }
+
+  /**
+   * After the first pass: a real removed while no agent ran is still ACTIVE in
+   * the pinned maps, and flows pinned to it would keep using it unchecked.
+   * Every active slot this configuration does not have loses ACTIVE, so its
+   * flows are rescheduled.
+   */
+  private deactivateStaleSlots(): void {
+    for (let id = 1; id < Limits.XDPVS_MAX_REALS; id++) {
+      if (this.prev.reals.has(id)) continue;
+      const slot = this.dp.real(id);
+      if (!slot || !(slot.flags & REAL_ACTIVE)) continue;
+      this.dp.setReal(id, { ...slot, flags: slot.flags & ~REAL_ACTIVE });
+      this.log.info({ realId: id }, 'a real left active by an earlier run is gone from the configuration: its flows are rescheduled');
+    }
+  }
+
+  /**
+   * Out of fresh real ids: deletes the flow entries that name retired ids
+   * (their reals are gone and inactive; the data plane never writes an
+   * inactive id into an entry), then frees them. Rare: only when every id
+   * has been used.
+   */
+  private reclaimRealIds(): void {
+    const retired = this.realIds.retired();
+    const stale = [];
+    for (const [key, state] of this.dp.flows()) if (retired.has(state.realId)) stale.push(key);
+    for (const key of stale) this.dp.deleteFlow(key);
+    this.realIds.release(retired.keys());
+    this.log.info({ ids: retired.size, flows: stale.length }, 'real ids reclaimed: the flow entries naming them were deleted');
   }
 
   /** VIPs pinned by an earlier run that this configuration no longer has. */
@@ -284,42 +346,90 @@ export class Agent implements MetricsSource {
     return [...addrs];
   }
 
-  /** Re-resolves every real; true when something changed. */
+  /**
+   * Re-resolves every real; true when something changed. A failed lookup
+   * keeps a reached real's last next hop (dataplane/reach.ts: nextReach).
+   */
   private async refreshReach(): Promise<boolean> {
     const addrs = new Set(this.allRealAddrs());
     let changed = false;
     await Promise.all(
       [...addrs].map(async (addr) => {
-        const r = await resolveReach(addr, this.opts.interfaces).catch(() => undefined);
+        const lookup = await lookupReach(addr, this.opts.interfaces).catch((err: Error) => ({ unknown: err.message }));
         const old = this.reach.get(addr);
-        // a next hop taken over at start stays until the kernel gives one
-        if (!r && this.adopted.has(addr)) return;
-        this.adopted.delete(addr);
+        // a next hop taken over from the pins at start has no device known
+        // ('(pinned)'): it stays until the kernel answers definitely
+        const adopted = this.adopted.has(addr);
+        const r = adopted && 'unknown' in lookup ? old : nextReach(addr, old, lookup);
+        if (!('unknown' in lookup)) this.adopted.delete(addr);
+        if (old && r === old && 'unknown' in lookup) this.log.debug({ real: addr, why: lookup.unknown }, 'lookup failed: keeping the last known next hop');
         if (JSON.stringify(r) === JSON.stringify(old)) return;
         changed = true;
         if (r) this.reach.set(addr, r);
         else this.reach.delete(addr);
-        this.log.info({ real: addr, mac: r?.mac, dev: r?.dev }, r ? 'real reached' : 'real not reachable yet');
+        if (r) this.log.info({ real: addr, mac: r.mac, dev: r.dev }, 'real reached');
+        else if (old) this.log.warn({ real: addr, why: 'unreachable' in lookup ? lookup.unreachable : 'unknown' in lookup ? lookup.unknown : '' }, 'real unreachable: the kernel reports a changed route');
+        else this.log.info({ real: addr }, 'real not reachable yet');
       }),
     );
     for (const addr of [...this.reach.keys()]) if (!addrs.has(addr)) this.reach.delete(addr);
     return changed;
   }
 
-  /** SIGHUP: a new configuration, or the old one kept with every error logged. */
+  /**
+   * SIGHUP: a new configuration, or the old one kept. Everything that can be
+   * checked is checked before anything changes (the file, what it asks of
+   * this host, the ids it needs); a failure while applying after that puts
+   * the previous configuration back. Never throws: "reload rejected" is logged.
+   */
   async reload(): Promise<boolean> {
+    const rejected = (why: string): false => {
+      this.log.error({ why }, 'reload rejected: the previous configuration keeps serving');
+      this.metrics?.reloaded(false);
+      return false;
+    };
     let config: Config;
     try {
       config = this.load();
+      this.checkHost(config);
+      this.dryRun(config);
     } catch (err) {
-      if (err instanceof ConfigError) {
-        for (const d of err.diagnostics.filter((x) => x.severity === 'error')) this.log.error({ code: d.code }, formatDiagnostic(d));
-        this.log.error('reload rejected: the previous configuration keeps serving');
-        this.metrics?.reloaded(false);
-        return false;
-      }
-      throw err;
+      if (!(err instanceof ConfigError)) return rejected((err as Error).message);
+      for (const d of err.diagnostics.filter((x) => x.severity === 'error')) this.log.error({ code: d.code }, formatDiagnostic(d));
+      return rejected(`${err.diagnostics.filter((x) => x.severity === 'error').length} error(s) in ${this.opts.configPath}`);
     }
+    const previous = { config: this.config, states: new Map(this.states) };
+    try {
+      await this.switchTo(config);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'applying the new configuration failed: restoring the previous one');
+      try {
+        this.states.clear();
+        for (const [k, v] of previous.states) this.states.set(k, v);
+        await this.switchTo(previous.config);
+      } catch (again) {
+        this.log.error({ err: (again as Error).message }, 'restoring the previous configuration failed');
+      }
+      return rejected((err as Error).message);
+    }
+    this.log.info('configuration reloaded');
+    this.metrics?.reloaded(true);
+    return true;
+  }
+
+  /** The new configuration's desired state computed on copies of the id tables: out of ids throws before anything changes. */
+  private dryRun(config: Config): void {
+    const realIds = this.realIds.clone();
+    // retired ids can be reclaimed (reclaimRealIds) if the fresh ones run out
+    realIds.release(realIds.retired().keys());
+    try {
+      desiredState({ config, states: this.states, reach: this.reach, vipIds: this.vipIds.clone(), realIds, quorum: this.prev.quorum });
+    } catch (err) {
+      throw new ConfigError([{ severity: 'error', code: ConfigCode.CAPACITY, loc: { file: this.opts.configPath, line: 0 }, message: (err as Error).message }]);
+    }
+  }
+
+  private async switchTo(config: Config): Promise<void> {
     this.config = config;
     this.monitor.set(this.targets());
     // as keepalived re-syncs IPVS to its file: runtime weights (`xdpvs real`) end with a reload
@@ -331,9 +441,6 @@ export class Agent implements MetricsSource {
     await this.refreshReach();
     this.reconcile();
     await this.vrrp.apply(this.config);
-    this.log.info('configuration reloaded');
-    this.metrics?.reloaded(true);
-    return true;
   }
 
   /** Runtime weight of a real (`xdpvs real weight|drain|enable`); undefined clears the override. */
@@ -473,9 +580,9 @@ export class Agent implements MetricsSource {
 
   private restoreIds(): void {
     try {
-      const saved = JSON.parse(fs.readFileSync(this.idsFile, 'utf8')) as { vips?: Record<string, number>; reals?: Record<string, number> };
+      const saved = JSON.parse(fs.readFileSync(this.idsFile, 'utf8')) as { vips?: Record<string, number>; reals?: Record<string, number>; retiredReals?: Record<string, string> };
       this.vipIds = IdAllocator.fromJSON(0, Limits.XDPVS_MAX_VIPS - 1, saved.vips ?? {});
-      this.realIds = IdAllocator.fromJSON(1, Limits.XDPVS_MAX_REALS - 1, saved.reals ?? {});
+      this.realIds = IdAllocator.fromJSON(1, Limits.XDPVS_MAX_REALS - 1, saved.reals ?? {}, serviceOfReal, saved.retiredReals ?? {});
     } catch {
       /* first run */
     }
@@ -483,7 +590,7 @@ export class Agent implements MetricsSource {
 
   private saveIds(): void {
     const tmp = `${this.idsFile}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ vips: this.vipIds.toJSON(), reals: this.realIds.toJSON() }));
+    fs.writeFileSync(tmp, JSON.stringify({ vips: this.vipIds.toJSON(), reals: this.realIds.toJSON(), retiredReals: this.realIds.retiredJSON() }));
     fs.renameSync(tmp, this.idsFile);
   }
 

@@ -33,26 +33,41 @@ async function run(opts: RunOpts): Promise<void> {
     ...(opts.maxFlows ? { maxFlows: Number(opts.maxFlows) } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
   });
-  try {
-    await agent.start();
-  } catch (err) {
-    await agent.stop(true);
-    throw err;
-  }
-  let reloading = Promise.resolve(true);
+  // Signal handlers first: start() can take seconds (reaching the reals,
+  // VRRP), and a signal without a handler kills Node with XDP attached. A
+  // signal during start waits for it; reloads run one after another and never
+  // throw (reload() logs "reload rejected" and keeps the old configuration).
+  let startup: Promise<boolean> = Promise.resolve(false);
+  let reloading: Promise<unknown> = Promise.resolve();
   process.on('SIGHUP', () => {
-    reloading = reloading.then(() => agent.reload());
+    reloading = Promise.all([startup.catch(() => false), reloading])
+      .then(([started]) => (started ? agent.reload() : undefined))
+      .catch((err: Error) => log.error({ err: err.message }, 'reload rejected: the previous configuration keeps serving'));
   });
+  let stopping = false;
   const exit = (detach: boolean, signal: string): void => {
-    log.info({ signal, detach }, detach ? 'stopping: detaching xdp' : 'stopping: leaving xdp attached and maps pinned for the next agent');
-    void agent.stop(detach).finally(() => {
+    if (stopping) return;
+    stopping = true;
+    void startup.catch(() => false).then(async (started) => {
+      if (started) {
+        log.info({ signal, detach }, detach ? 'stopping: detaching xdp' : 'stopping: leaving xdp attached and maps pinned for the next agent');
+        await agent.stop(detach).catch((err: Error) => log.error({ err: err.message }, 'stop failed'));
+      }
       log.flush?.();
       setImmediate(() => process.exit(0));
     });
   };
-  process.once('SIGTERM', () => exit(true, 'SIGTERM'));
-  process.once('SIGINT', () => exit(true, 'SIGINT'));
-  process.once('SIGUSR2', () => exit(false, 'SIGUSR2'));
+  process.on('SIGTERM', () => exit(true, 'SIGTERM'));
+  process.on('SIGINT', () => exit(true, 'SIGINT'));
+  process.on('SIGUSR2', () => exit(false, 'SIGUSR2'));
+  startup = agent.start().then(
+    () => true,
+    async (err: unknown) => {
+      await agent.stop(true);
+      throw err;
+    },
+  );
+  await startup;
 }
 
 function check(opts: { config: string }): void {

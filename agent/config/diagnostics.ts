@@ -16,6 +16,10 @@ export const ConfigCode = {
   INVALID_VALUE: 'XDPVS_CONF_INVALID_VALUE',
   /** an include pattern that matched no file */
   EMPTY_INCLUDE: 'XDPVS_CONF_EMPTY_INCLUDE',
+  /** more services or reals than the data plane's maps hold */
+  CAPACITY: 'XDPVS_CONF_CAPACITY',
+  /** names something this host does not have (an interface, an address on it): checked by `xdpvs run`, not `check` */
+  HOST: 'XDPVS_CONF_HOST',
 } as const;
 
 export type ConfigCodeValue = (typeof ConfigCode)[keyof typeof ConfigCode];

@@ -9,6 +9,9 @@ import { SOCKET_NAME } from './protocol';
 
 export type Handler = (req: Request) => Answer;
 
+/** sun_path is 108 bytes with its NUL; libuv would silently bind a truncated path */
+export const MAX_SOCKET_PATH = 107;
+
 function validate(raw: unknown): Request | string {
   if (typeof raw !== 'object' || raw === null) return 'request: wants a JSON object';
   const r = raw as Record<string, unknown>;
@@ -45,7 +48,7 @@ export const CONTROL_LIMITS: ControlLimits = { maxLine: 64 * 1024, idleMs: 30_00
 export class ControlServer {
   private readonly server: net.Server;
   readonly socketPath: string;
-  /** resolves once the socket accepts connections */
+  /** settles once the socket accepts connections, or is known unavailable (logged) */
   readonly listening: Promise<void>;
 
   constructor(stateDir: string, handler: Handler, log: Logger, limits: ControlLimits = CONTROL_LIMITS) {
@@ -84,14 +87,33 @@ export class ControlServer {
       conn.on('error', (err) => log.debug({ err: err.message }, 'control connection error'));
     });
     this.server.maxConnections = limits.maxConnections;
-    this.listening = new Promise((resolve) => this.server.listen(this.socketPath, () => {
-      fs.chmodSync(this.socketPath, 0o600);
-      resolve();
-    }));
+    // the control socket is for the CLI: without it the director still
+    // serves, so a failure is logged, never thrown from an event
+    let settle: () => void = () => undefined;
+    this.listening = new Promise((resolve) => (settle = resolve));
+    const unavailable = (why: string): void => {
+      log.error({ socket: this.socketPath }, `control socket unavailable: ${why}; xdpvs list/stats/real cannot reach this agent`);
+      settle();
+    };
+    this.server.on('error', (err: NodeJS.ErrnoException) => unavailable(err.code ?? err.message));
+    const bytes = Buffer.byteLength(this.socketPath);
+    if (bytes > MAX_SOCKET_PATH) {
+      unavailable(`its path is ${bytes} bytes, the limit is ${MAX_SOCKET_PATH} (use a shorter --state-dir)`);
+      return;
+    }
+    this.server.listen(this.socketPath, () => {
+      try {
+        fs.chmodSync(this.socketPath, 0o600);
+      } catch (err) {
+        unavailable((err as Error).message);
+        this.server.close();
+      }
+      settle();
+    });
   }
 
   close(): void {
-    this.server.close();
+    if (this.server.listening) this.server.close();
     fs.rmSync(this.socketPath, { force: true });
   }
 }

@@ -7,7 +7,7 @@ import * as dgram from 'node:dgram';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
-import type { HealthCheck } from '../config/model';
+import type { HealthCheck, HttpUrl } from '../config/model';
 
 export interface CheckResult {
   ok: boolean;
@@ -40,47 +40,78 @@ function tcpCheck(check: HealthCheck): Promise<CheckResult> {
   });
 }
 
+/** the most of a body an HTTP check reads: a digest of a health page needs no more */
+export const MAX_CHECK_BODY = 1024 * 1024;
+
+/**
+ * HTTP_GET / SSL_GET. connect_timeout bounds the whole attempt (every url:
+ * connect, headers and body), as keepalived's does, not only each idle
+ * moment: a server that trickles its answer fails instead of keeping the
+ * check pending. The body is read to its end (an answer is complete only then) and
+ * hashed as it streams, never held; past MAX_CHECK_BODY a digest check fails
+ * and a check without a digest stops reading (the status has decided).
+ */
 function httpCheck(check: HealthCheck & { type: 'http' | 'https' }): Promise<CheckResult> {
   const start = Date.now();
   const deadline = start + check.connectTimeout * 1000;
-  const one = (path: string): Promise<{ status: number; body: Buffer }> =>
+  const one = (url: HttpUrl): Promise<{ status: number; md5?: string }> =>
     new Promise((resolve, reject) => {
       const mod = check.type === 'https' ? https : http;
       const req = mod.request(
         {
           host: check.connect.addr,
           port: check.connect.port,
-          path,
+          path: url.path,
           method: 'GET',
           ...(check.bindTo ? { localAddress: check.bindTo } : {}),
           headers: { Host: check.virtualhost ?? check.connect.addr, 'User-Agent': 'xdpvs-check', Connection: 'close' },
           // keepalived's SSL_GET does not verify the certificate either
           ...(check.type === 'https' ? { rejectUnauthorized: false } : {}),
-          timeout: Math.max(1, deadline - Date.now()),
         },
         (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          const status = res.statusCode ?? 0;
+          const md5 = url.digest ? createHash('md5') : undefined;
+          let bytes = 0;
+          res.on('data', (c: Buffer) => {
+            bytes += c.length;
+            if (bytes <= MAX_CHECK_BODY) {
+              md5?.update(c);
+              return;
+            }
+            // past the limit: a digest cannot be checked; without one the status has decided
+            if (md5) req.destroy(new Error(`body over ${MAX_CHECK_BODY} bytes`));
+            else {
+              clearTimeout(timer);
+              resolve({ status });
+              req.destroy();
+            }
+          });
+          res.on('end', () => {
+            clearTimeout(timer);
+            resolve({ status, ...(md5 ? { md5: md5.digest('hex') } : {}) });
+          });
           res.on('error', reject);
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${check.connectTimeout}s`)));
-      req.on('error', reject);
+      // setImmediate: after a stalled event loop the timer runs before the
+      // I/O that arrived meanwhile; an answer already there still counts
+      const timer = setTimeout(() => setImmediate(() => req.destroy(new Error(`no answer within ${check.connectTimeout}s`))), Math.max(1, deadline - Date.now()));
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      req.on('close', () => clearTimeout(timer));
       req.end();
     });
   return (async () => {
     for (const url of check.urls) {
       try {
-        const { status, body } = await one(url.path);
+        const { status, md5 } = await one(url);
         if (!url.statusCodes.some(([lo, hi]) => status >= lo && status <= hi)) return timed(start, false, `${url.path}: status ${status}`);
-        if (url.digest) {
-          const md5 = createHash('md5').update(body).digest('hex');
-          if (md5 !== url.digest) return timed(start, false, `${url.path}: digest ${md5}, want ${url.digest}`);
-        }
+        if (url.digest && md5 !== url.digest) return timed(start, false, `${url.path}: digest ${md5}, want ${url.digest}`);
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
-        return timed(start, false, `${url.path}: ${e.code ?? e.message}`);
+        return timed(start, false, `${url.path}: ${e.code && !e.message.startsWith('no answer') && !e.message.startsWith('body over') ? e.code : e.message}`);
       }
     }
     return timed(start, true, `${check.urls.length} url(s) ok`);

@@ -115,3 +115,91 @@ describe('health checkers', () => {
     assert.ok(Date.now() - started < 3000);
   });
 });
+
+describe('HTTP checks are bounded (issue 11, defect 7)', () => {
+  let server: http.Server;
+  let port: number;
+  const timers = new Set<NodeJS.Timeout>();
+
+  before(async () => {
+    server = http.createServer((req, res) => {
+      if (req.url === '/trickle') {
+        // headers at once, then a byte every 300 ms, forever: never idle long enough for a socket timeout
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        const t = setInterval(() => res.write('x'), 300);
+        timers.add(t);
+        res.on('close', () => (clearInterval(t), timers.delete(t)));
+      } else if (req.url === '/endless') {
+        // a body that never ends, as fast as the socket takes it
+        res.writeHead(200);
+        const chunk = Buffer.alloc(64 * 1024, 0x61);
+        const pump = (): void => {
+          while (res.write(chunk)) if (res.destroyed) return;
+          res.once('drain', pump);
+        };
+        pump();
+      } else res.end('OK');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  after(() => {
+    for (const t of timers) clearInterval(t);
+    server.closeAllConnections();
+    server.close();
+  });
+
+  /** The check's result, or 'pending' if it has not ended within ms. */
+  const within = (check: HealthCheck, ms: number): Promise<Awaited<ReturnType<typeof runCheck>> | 'pending'> => {
+    let timer: NodeJS.Timeout | undefined;
+    const pending = new Promise<'pending'>((r) => (timer = setTimeout(() => r('pending'), ms)));
+    return Promise.race([runCheck(check).finally(() => clearTimeout(timer)), pending]);
+  };
+
+  it('a server that trickles its body a byte every 300 ms fails the check within connect_timeout', async () => {
+    const check = { ...web(port, [{ path: '/trickle', statusCodes: [[200, 299]] }]), connectTimeout: 1 } as HealthCheck;
+    const start = Date.now();
+    const result = await within(check, 4000);
+    assert.notEqual(result, 'pending', 'the check was still pending after 4 s with connect_timeout 1');
+    if (result === 'pending') return;
+    assert.equal(result.ok, false);
+    assert.match(result.detail, /\/trickle: no answer within 1s/);
+    assert.ok(Date.now() - start < 1500, `took ${Date.now() - start} ms`);
+  });
+
+  it('an answer that arrived while the event loop was stalled past the deadline still counts', async () => {
+    // the server in another process: it answers while this one is stalled
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['-e', "require('http').createServer((q, r) => setTimeout(() => r.end('OK'), 100)).listen(0, '127.0.0.1', function () { console.log(this.address().port) })"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const childPort = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+      const check = { ...web(childPort, [{ path: '/health', statusCodes: [[200, 299]] }]), connectTimeout: 0.3 } as HealthCheck;
+      const pending = runCheck(check);
+      await new Promise((r) => setTimeout(r, 50)); // the request is out; the answer comes 100 ms later
+      await new Promise((r) => setImmediate(r)); // stall outside the timers phase, as an I/O callback (reconcile) does
+      const until = Date.now() + 600;
+      while (Date.now() < until); // a stall past connect_timeout, as on a busy director: the answer waits in the socket
+      const result = await pending;
+      assert.deepEqual([result.ok, result.detail], [true, '1 url(s) ok']);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('an endless body is cut at the body limit: a digest check fails saying so, without holding the body', async () => {
+    const check = { ...web(port, [{ path: '/endless', statusCodes: [[200, 299]], digest: '0'.repeat(32) }]), connectTimeout: 30 } as HealthCheck;
+    const heap = process.memoryUsage().heapUsed;
+    const result = await within(check, 10_000);
+    assert.notEqual(result, 'pending', 'the check was still pending after 10 s');
+    if (result === 'pending') return;
+    assert.equal(result.ok, false);
+    assert.match(result.detail, /\/endless: body over 1048576 bytes/);
+    assert.ok(process.memoryUsage().heapUsed - heap < 16 * 1024 * 1024, 'the body was not held in memory');
+    // without a digest the status decides and the reading stops at the limit
+    const plain = { ...check, urls: [{ path: '/endless', statusCodes: [[200, 299]] }] } as HealthCheck;
+    const ok = await within(plain, 10_000);
+    assert.notEqual(ok, 'pending');
+    if (ok !== 'pending') assert.deepEqual([ok.ok, ok.detail], [true, '1 url(s) ok']);
+  });
+});

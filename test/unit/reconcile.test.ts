@@ -249,3 +249,38 @@ describe('reconcile', () => {
     assert.deepEqual(w.tableOf(), new Set([1]));
   });
 });
+
+describe('real ids never lead a flow to another service (issue 11, defect 4)', () => {
+  const svcOf = (key: string): string => key.split(' -> ')[0]!;
+
+  it('a freed real id is not given to a real of another service', () => {
+    const ids = new IdAllocator(1, 4, svcOf);
+    assert.equal(ids.get('tcp A:80 -> r1'), 1);
+    assert.equal(ids.get('tcp B:80 -> r2'), 2);
+    ids.retain(new Set(['tcp B:80 -> r2'])); // r1 removed: idle flows of A may still name id 1
+    assert.equal(ids.get('tcp B:80 -> r3'), 3, 'B does not get A\'s old id');
+    assert.equal(ids.get('tcp A:80 -> r4'), 1, 'A may: its flows rescheduled within A anyway');
+  });
+
+  it('when only retired ids are left, allocation fails until they are released (after the flows naming them are swept)', () => {
+    const ids = new IdAllocator(1, 2, svcOf);
+    ids.get('tcp A:80 -> r1');
+    ids.get('tcp B:80 -> r2');
+    ids.retain(new Set(['tcp B:80 -> r2']));
+    assert.throws(() => ids.get('tcp C:80 -> r3'), /no free id left in 1\.\.2 for tcp C:80 -> r3 \(1 retired/);
+    assert.deepEqual([...ids.retired().keys()], [1]);
+    ids.release([1]);
+    assert.equal(ids.get('tcp C:80 -> r3'), 1);
+  });
+
+  it('retired ids survive a restart, and slots found in pinned maps are retired too', () => {
+    const ids = new IdAllocator(1, 8, svcOf);
+    ids.get('tcp A:80 -> r1');
+    ids.retain(new Set());
+    ids.retire(5, ''); // a slot the pinned maps held that no saved id explains
+    const again = IdAllocator.fromJSON(1, 8, ids.toJSON(), svcOf, ids.retiredJSON());
+    assert.deepEqual([...again.retired()].sort(), [[1, 'tcp A:80'], [5, '']]);
+    assert.equal(again.get('tcp B:80 -> r2'), 2);
+    assert.equal(again.get('tcp A:80 -> r3'), 1);
+  });
+});
