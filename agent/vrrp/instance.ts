@@ -2,20 +2,16 @@
 // machine wired together, plus what a transition does on the host: VIPs
 // added or removed (ip addr, with their prefix and label), gratuitous ARP /
 // unsolicited NA bursts, notify scripts, tracking into priority or FAULT.
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import type { VrrpInstance } from '../config/model';
 import type { Clock } from '../health/monitor';
-import { RawSocket, sendFrame } from '../../native/index';
 import { gratuitousArp, unsolicitedNa } from './announce';
+import { systemHost, type VrrpHost, type VrrpSocket } from './host';
 import { VrrpMachine, type VrrpState } from './machine';
 import { decodeAdvert, encodeAdvert, VRRP_MCAST4, VRRP_MCAST6, VRRP_PROTO, type DropReason } from './packet';
-import { effectivePriority, interfaceUp, type ScriptTracker, type TrackState } from './track';
+import { effectivePriority, type ScriptTracker, type TrackState } from './track';
 import { ReferenceCheck } from './reference';
-
-const run = promisify(execFile);
 
 export interface VrrpCounters {
   received: number;
@@ -38,26 +34,21 @@ export interface RunnerDeps {
   onOwnState?: (name: string, from: VrrpState, to: VrrpState) => void;
   /** its master-down timer ran out: may it become master, as far as its sync group goes? */
   mayBecomeMaster?: (name: string) => boolean;
+  /** the host's interfaces, addresses and sockets (tests: a fake) */
+  host?: VrrpHost;
 }
 
 const RESUME_FILE = 'vrrp-resume.json';
 /** a resume note older than this is ignored: the VIPs may have moved meanwhile */
 const RESUME_MAX_AGE_MS = 10_000;
 
-async function addresses(dev: string, family: 'inet' | 'inet6', scope?: string): Promise<string[]> {
-  const args = ['-j', family === 'inet' ? '-4' : '-6', 'addr', 'show', 'dev', dev, ...(scope ? ['scope', scope] : [])];
-  const { stdout } = await run('ip', args, { timeout: 5000 });
-  const links = JSON.parse(stdout || '[]') as { addr_info?: { local?: string }[] }[];
-  return links.flatMap((l) => (l.addr_info ?? []).map((a) => a.local ?? '')).filter(Boolean);
-}
-
 export class VrrpRunner {
   readonly counters: VrrpCounters = { received: 0, sent: 0, dropped: {}, transitions: 0 };
   private machine: VrrpMachine | undefined;
   /** receives: unbound (a bound raw socket only sees packets to its own address), joined to the group */
-  private rx: RawSocket | undefined;
+  private rx: VrrpSocket | undefined;
   /** sends: bound to our primary address, which the v3 checksum covers */
-  private tx: RawSocket | undefined;
+  private tx: VrrpSocket | undefined;
   private primary = '';
   private mac = '';
   private readonly cancels: (() => void)[] = [];
@@ -68,12 +59,14 @@ export class VrrpRunner {
   /** imposed by its sync group */
   private groupFault: string | undefined;
   private readonly log: Logger;
+  private readonly host: VrrpHost;
 
   constructor(
     readonly inst: VrrpInstance,
     private readonly deps: RunnerDeps,
   ) {
     this.log = deps.log.child({ vrrp: inst.name });
+    this.host = deps.host ?? systemHost;
   }
 
   get state(): VrrpState {
@@ -101,13 +94,13 @@ export class VrrpRunner {
   async start(): Promise<void> {
     const i = this.inst;
     const v6 = i.family === 'inet6';
-    this.mac = fs.readFileSync(`/sys/class/net/${i.interface}/address`, 'utf8').trim();
+    this.mac = this.host.mac(i.interface);
     const vips = new Set(i.virtualAddresses.map((a) => a.addr));
-    const own = (await addresses(i.interface, i.family, v6 ? 'link' : undefined)).filter((a) => !vips.has(a));
+    const own = (await this.host.addresses(i.interface, i.family, v6 ? 'link' : undefined)).filter((a) => !vips.has(a));
     this.primary = i.unicastSrcIp ?? own[0] ?? '';
     if (!this.primary) throw new Error(`vrrp_instance ${i.name}: ${i.interface} has no ${v6 ? 'link-local IPv6' : 'IPv4'} address to send from`);
-    this.rx = RawSocket.open(v6 ? 6 : 4, VRRP_PROTO, i.interface, i.unicastPeers.length > 0 ? undefined : this.dsts[0]);
-    this.tx = RawSocket.open(v6 ? 6 : 4, VRRP_PROTO, i.interface);
+    this.rx = this.host.openSocket(v6 ? 6 : 4, VRRP_PROTO, i.interface, i.unicastPeers.length > 0 ? undefined : this.dsts[0]);
+    this.tx = this.host.openSocket(v6 ? 6 : 4, VRRP_PROTO, i.interface);
     this.tx.bind(this.primary);
     this.tx.watch(() => {}); // what reaches the bound socket is read by rx too: drain it
     const want = { family: i.family, version: i.version, vrid: i.virtualRouterId, advertIntCs: Math.round(i.advertInt * 100), checksumAsV2: i.v3ChecksumAsV2, ...(i.authPass !== undefined ? { authPass: i.authPass } : {}) };
@@ -135,11 +128,11 @@ export class VrrpRunner {
     );
     // tracking: scripts notify; interfaces are polled every second
     for (const t of i.trackScripts) this.deps.scripts.get(t.name)?.onChange(() => this.retrack());
-    for (const t of i.trackInterfaces) this.interfaceStates.set(t.name, interfaceUp(t.name));
+    for (const t of i.trackInterfaces) this.interfaceStates.set(t.name, this.host.interfaceUp(t.name));
     const poll = (): void => {
       let changed = false;
       for (const t of i.trackInterfaces) {
-        const up = interfaceUp(t.name);
+        const up = this.host.interfaceUp(t.name);
         if (up !== this.interfaceStates.get(t.name)) {
           this.interfaceStates.set(t.name, up);
           changed = true;
@@ -150,7 +143,7 @@ export class VrrpRunner {
     };
     if (i.trackInterfaces.length > 0) this.cancels.push(this.deps.clock.setTimer(1000, poll));
     if (i.referenceAddress) {
-      this.reference = new ReferenceCheck(i.referenceAddress, i.interface, i.advertInt * 1000, i.referenceFall, this.deps.clock, (up) => {
+      this.reference = new ReferenceCheck(i.referenceAddress, i.interface, i.advertInt * 1000, i.referenceFall, this.deps.clock, this.host, (up) => {
         this.log[up ? 'info' : 'warn']({ reference: i.referenceAddress }, up ? 'reference address answers again' : 'reference address unanswered: cut off');
         this.retrack();
       });
@@ -222,7 +215,7 @@ export class VrrpRunner {
   private async takeVips(): Promise<void> {
     for (const a of this.inst.virtualAddresses) {
       const dev = a.dev ?? this.inst.interface;
-      await run('ip', ['addr', 'add', `${a.addr}/${a.prefix}`, 'dev', dev, ...(a.label ? ['label', a.label] : [])]).catch((err: Error) => {
+      await this.host.ip(['addr', 'add', `${a.addr}/${a.prefix}`, 'dev', dev, ...(a.label ? ['label', a.label] : [])]).catch((err: Error) => {
         if (!/File exists/.test(err.message)) this.log.error({ vip: a.addr, err: err.message }, 'adding the VIP failed');
       });
     }
@@ -236,7 +229,7 @@ export class VrrpRunner {
       for (const a of this.inst.virtualAddresses) {
         const dev = a.dev ?? this.inst.interface;
         try {
-          sendFrame(dev, this.inst.family === 'inet' ? gratuitousArp(a.addr, this.mac) : unsolicitedNa(a.addr, this.mac, this.primary));
+          this.host.sendFrame(dev, this.inst.family === 'inet' ? gratuitousArp(a.addr, this.mac) : unsolicitedNa(a.addr, this.mac, this.primary));
         } catch (err) {
           this.log.warn({ vip: a.addr, err: (err as Error).message }, 'announcement not sent');
         }
@@ -246,7 +239,7 @@ export class VrrpRunner {
 
   private async releaseVips(): Promise<void> {
     for (const a of this.inst.virtualAddresses) {
-      await run('ip', ['addr', 'del', `${a.addr}/${a.prefix}`, 'dev', a.dev ?? this.inst.interface]).catch(() => undefined);
+      await this.host.ip(['addr', 'del', `${a.addr}/${a.prefix}`, 'dev', a.dev ?? this.inst.interface]).catch(() => undefined);
     }
   }
 

@@ -3,9 +3,9 @@
 // off, and its instance goes to FAULT (giving the VIPs up) until one is
 // answered again. ICMP / ICMPv6 echo through the bridge's raw socket, so no
 // ping binary is needed.
-import { RawSocket } from '../../native/index';
 import type { Clock } from '../health/monitor';
 import { inetChecksum } from './checksum';
+import type { VrrpHost, VrrpSocket } from './host';
 
 
 /** An echo request; ICMPv6 checksums are filled in by the kernel for raw ICMPv6 sockets. */
@@ -25,7 +25,7 @@ export class ReferenceCheck {
   private seq = 0;
   private answered = true;
   private cancel: (() => void) | undefined;
-  private socket: RawSocket | undefined;
+  private socket: VrrpSocket | undefined;
   private readonly id = process.pid & 0xffff;
 
   constructor(
@@ -34,12 +34,13 @@ export class ReferenceCheck {
     private readonly intervalMs: number,
     private readonly fall: number,
     private readonly clock: Clock,
+    private readonly host: Pick<VrrpHost, 'openSocket'>,
     private readonly onChange: (up: boolean) => void,
   ) {}
 
   start(): void {
     const v6 = this.address.includes(':');
-    this.socket = RawSocket.open(v6 ? 6 : 4, v6 ? 58 : 1, this.ifname);
+    this.socket = this.host.openSocket(v6 ? 6 : 4, v6 ? 58 : 1, this.ifname);
     this.socket.watch((p) => {
       if (p.src !== this.address || p.data.length < 8) return;
       if (p.data[0] === (v6 ? 129 : 0) && p.data.readUInt16BE(4) === this.id && p.data.readUInt16BE(6) === this.seq) this.answered = true;

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Config, VrrpInstance } from '../config/model';
 import type { Clock } from '../health/monitor';
 import { VrrpRunner, type VrrpCounters } from './instance';
+import type { VrrpHost } from './host';
 import { ScriptTracker } from './track';
 import { SyncGroups } from './syncgroup';
 
@@ -17,6 +18,10 @@ export interface VrrpSupervisorOptions {
   runScript: (command: string | undefined) => void;
   /** where runners note their MASTER state across an agent restart */
   stateDir: string;
+  /** the host's interfaces, addresses and sockets (tests: a fake) */
+  host?: VrrpHost;
+  /** runs a vrrp_script's command: true when it succeeded (tests: a fake) */
+  checkScript?: (command: string, timeoutS: number) => Promise<boolean>;
 }
 
 export interface VrrpStatus {
@@ -109,7 +114,7 @@ export class VrrpSupervisor {
     }
     for (const s of config.vrrpScripts) {
       if (!used.has(s.name) || this.scripts.has(s.name)) continue;
-      const t = new ScriptTracker(s, this.opts.clock);
+      const t = new ScriptTracker(s, this.opts.clock, this.opts.checkScript);
       t.onChange((up) => this.opts.log[up ? 'info' : 'warn']({ script: s.name }, up ? 'vrrp_script up' : 'vrrp_script down'));
       this.scripts.set(s.name, t);
       t.start();
@@ -118,8 +123,9 @@ export class VrrpSupervisor {
 
   /** A runner whose FAULT and state changes move its sync group (this.syncGroups, current after reloads). */
   private runner(v: VrrpInstance): VrrpRunner {
-    const { clock, log, runScript, stateDir } = this.opts;
+    const { clock, log, runScript, stateDir, host } = this.opts;
     return new VrrpRunner(v, {
+      ...(host ? { host } : {}),
       clock,
       log,
       scripts: this.scripts,
