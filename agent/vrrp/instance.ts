@@ -4,7 +4,7 @@
 // unsolicited NA bursts, notify scripts, tracking into priority or FAULT.
 import * as fs from 'node:fs';
 import type { Logger } from 'pino';
-import type { VrrpInstance } from '../config/model';
+import type { VirtualAddress, VrrpInstance } from '../config/model';
 import type { Clock } from '../health/monitor';
 import { gratuitousArp, unsolicitedNa } from './announce';
 import { systemHost, type VrrpHost, type VrrpSocket } from './host';
@@ -12,6 +12,7 @@ import { VrrpMachine, type VrrpState } from './machine';
 import { decodeAdvert, encodeAdvert, VRRP_MCAST4, VRRP_MCAST6, VRRP_PROTO, type DropReason } from './packet';
 import { effectivePriority, type ScriptTracker, type TrackState } from './track';
 import { ReferenceCheck } from './reference';
+import { VipOwner } from './vips';
 
 export interface VrrpCounters {
   received: number;
@@ -60,6 +61,9 @@ export class VrrpRunner {
   private groupFault: string | undefined;
   private readonly log: Logger;
   private readonly host: VrrpHost;
+  private readonly vips: VipOwner;
+  /** the second announcement burst, garp_master_delay after the first */
+  private cancelSecondBurst: (() => void) | undefined;
 
   constructor(
     readonly inst: VrrpInstance,
@@ -67,6 +71,7 @@ export class VrrpRunner {
   ) {
     this.log = deps.log.child({ vrrp: inst.name });
     this.host = deps.host ?? systemHost;
+    this.vips = new VipOwner(inst.virtualAddresses, inst.interface, this.host, this.log, (added) => this.announced(added));
   }
 
   get state(): VrrpState {
@@ -120,8 +125,8 @@ export class VrrpRunner {
       this.deps.clock,
       {
         sendAdvert: (priority) => this.send(priority),
-        becomeMaster: () => void this.takeVips(),
-        releaseMaster: () => void this.releaseVips(),
+        becomeMaster: () => void this.vips.hold(true),
+        releaseMaster: () => void this.vips.hold(false),
         stateChanged: (state, reason, byGroup) => this.changed(state, reason, byGroup),
         mayBecomeMaster: () => this.mayBecomeMaster(),
       },
@@ -152,7 +157,7 @@ export class VrrpRunner {
     this.retrack(true);
     const resume = this.takeResumeNote();
     // VIPs left on the interface by an agent that died are not ours until we are master again
-    if (!resume) await this.releaseVips();
+    if (!resume) await this.vips.settle();
     this.machine.start(resume || i.initialState === 'MASTER');
     this.log.info({ interface: i.interface, vrid: i.virtualRouterId, priority: this.machine.priority, version: i.version, from: this.primary }, 'vrrp instance started');
   }
@@ -212,21 +217,20 @@ export class VrrpRunner {
     }
   }
 
-  private async takeVips(): Promise<void> {
-    for (const a of this.inst.virtualAddresses) {
-      const dev = a.dev ?? this.inst.interface;
-      await this.host.ip(['addr', 'add', `${a.addr}/${a.prefix}`, 'dev', dev, ...(a.label ? ['label', a.label] : [])]).catch((err: Error) => {
-        if (!/File exists/.test(err.message)) this.log.error({ vip: a.addr, err: err.message }, 'adding the VIP failed');
-      });
-    }
-    this.announce();
+  /** Every VIP is in place and still wanted: tell the switches and neighbours. */
+  private announced(added: VirtualAddress[]): void {
+    this.announce(added);
     // keepalived's second burst garp_master_delay later, for switches that missed the first
-    this.cancels.push(this.deps.clock.setTimer(this.inst.garpMasterDelay * 1000, () => this.state === 'MASTER' && this.announce()));
+    this.cancelSecondBurst?.();
+    this.cancelSecondBurst = this.deps.clock.setTimer(this.inst.garpMasterDelay * 1000, () => {
+      this.cancelSecondBurst = undefined;
+      if (this.vips.held) this.announce(added);
+    });
   }
 
-  private announce(): void {
+  private announce(addresses: VirtualAddress[]): void {
     for (let n = 0; n < this.inst.garpMasterRepeat; n++) {
-      for (const a of this.inst.virtualAddresses) {
+      for (const a of addresses) {
         const dev = a.dev ?? this.inst.interface;
         try {
           this.host.sendFrame(dev, this.inst.family === 'inet' ? gratuitousArp(a.addr, this.mac) : unsolicitedNa(a.addr, this.mac, this.primary));
@@ -234,12 +238,6 @@ export class VrrpRunner {
           this.log.warn({ vip: a.addr, err: (err as Error).message }, 'announcement not sent');
         }
       }
-    }
-  }
-
-  private async releaseVips(): Promise<void> {
-    for (const a of this.inst.virtualAddresses) {
-      await this.host.ip(['addr', 'del', `${a.addr}/${a.prefix}`, 'dev', a.dev ?? this.inst.interface]).catch(() => undefined);
     }
   }
 
@@ -295,6 +293,7 @@ export class VrrpRunner {
   /** Goes silent keeping the VIPs (an agent restart: the next agent resumes). */
   abandon(): void {
     for (const c of this.cancels.splice(0)) c();
+    this.cancelSecondBurst?.();
     this.reference?.stop();
     this.machine?.detach();
     this.closeSockets();
@@ -303,9 +302,10 @@ export class VrrpRunner {
   /** Priority 0 if master (a backup takes over after Skew_Time), VIPs removed. */
   async stop(): Promise<void> {
     for (const c of this.cancels.splice(0)) c();
+    this.cancelSecondBurst?.();
     this.reference?.stop();
     this.machine?.stop();
-    await this.releaseVips();
+    await this.vips.hold(false);
     this.closeSockets();
   }
 
