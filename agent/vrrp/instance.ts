@@ -66,12 +66,18 @@ export class VrrpRunner {
   private cancelSecondBurst: (() => void) | undefined;
 
   constructor(
-    readonly inst: VrrpInstance,
+    private current: VrrpInstance,
     private readonly deps: RunnerDeps,
   ) {
+    const inst = current;
     this.log = deps.log.child({ vrrp: inst.name });
     this.host = deps.host ?? systemHost;
     this.vips = new VipOwner(inst.virtualAddresses, inst.interface, this.host, this.log, (added) => this.announced(added));
+  }
+
+  /** its definition (a reload may change it in place: update()) */
+  get inst(): VrrpInstance {
+    return this.current;
   }
 
   get state(): VrrpState {
@@ -98,28 +104,8 @@ export class VrrpRunner {
 
   async start(): Promise<void> {
     const i = this.inst;
-    const v6 = i.family === 'inet6';
     this.mac = this.host.mac(i.interface);
-    const vips = new Set(i.virtualAddresses.map((a) => a.addr));
-    const own = (await this.host.addresses(i.interface, i.family, v6 ? 'link' : undefined)).filter((a) => !vips.has(a));
-    this.primary = i.unicastSrcIp ?? own[0] ?? '';
-    if (!this.primary) throw new Error(`vrrp_instance ${i.name}: ${i.interface} has no ${v6 ? 'link-local IPv6' : 'IPv4'} address to send from`);
-    this.rx = this.host.openSocket(v6 ? 6 : 4, VRRP_PROTO, i.interface, i.unicastPeers.length > 0 ? undefined : this.dsts[0]);
-    this.tx = this.host.openSocket(v6 ? 6 : 4, VRRP_PROTO, i.interface);
-    this.tx.bind(this.primary);
-    this.tx.watch(() => {}); // what reaches the bound socket is read by rx too: drain it
-    const want = { family: i.family, version: i.version, vrid: i.virtualRouterId, advertIntCs: Math.round(i.advertInt * 100), checksumAsV2: i.v3ChecksumAsV2, ...(i.authPass !== undefined ? { authPass: i.authPass } : {}) };
-    this.rx.watch((p) => {
-      const d = decodeAdvert(p.data, p, want);
-      if (!d.ok) {
-        this.counters.dropped[d.reason] = (this.counters.dropped[d.reason] ?? 0) + 1;
-        if (d.reason !== 'vrid') this.log.debug({ from: p.src, reason: d.reason }, 'advertisement dropped');
-        return;
-      }
-      this.counters.received++;
-      this.machine?.receive(d.advert.priority, d.advert.advertIntCs, p.src);
-    });
-
+    await this.openSockets();
     this.machine = new VrrpMachine(
       { version: i.version, priority: i.priority, advertIntCs: Math.round(i.advertInt * 100), preempt: !i.nopreempt, preemptDelay: i.preemptDelay, primaryAddr: this.primary },
       this.deps.clock,
@@ -133,10 +119,58 @@ export class VrrpRunner {
     );
     // tracking: scripts notify; interfaces are polled every second
     for (const t of i.trackScripts) this.deps.scripts.get(t.name)?.onChange(() => this.retrack());
-    for (const t of i.trackInterfaces) this.interfaceStates.set(t.name, this.host.interfaceUp(t.name));
+    this.startTracking();
+    this.retrack(true);
+    const resume = this.takeResumeNote();
+    // VIPs left on the interface by an agent that died are not ours until we are master again
+    if (!resume) await this.vips.settle();
+    this.machine.start(resume || i.initialState === 'MASTER');
+    this.log.info({ interface: i.interface, vrid: i.virtualRouterId, priority: this.machine.priority, version: i.version, from: this.primary }, 'vrrp instance started');
+  }
+
+  /** The receive and send sockets, for the current unicast / multicast setting. */
+  private async openSockets(): Promise<void> {
+    const i = this.inst;
+    const v6 = i.family === 'inet6';
+    const vips = new Set(i.virtualAddresses.map((a) => a.addr));
+    const own = (await this.host.addresses(i.interface, i.family, v6 ? 'link' : undefined)).filter((a) => !vips.has(a));
+    const primary = i.unicastSrcIp ?? own[0] ?? '';
+    if (!primary) throw new Error(`vrrp_instance ${i.name}: ${i.interface} has no ${v6 ? 'link-local IPv6' : 'IPv4'} address to send from`);
+    const rx = this.host.openSocket(v6 ? 6 : 4, VRRP_PROTO, i.interface, i.unicastPeers.length > 0 ? undefined : this.dsts[0]);
+    let tx: VrrpSocket;
+    try {
+      tx = this.host.openSocket(v6 ? 6 : 4, VRRP_PROTO, i.interface);
+      tx.bind(primary);
+    } catch (err) {
+      rx.close();
+      throw err;
+    }
+    this.primary = primary;
+    this.rx = rx;
+    this.tx = tx;
+    this.tx.watch(() => {}); // what reaches the bound socket is read by rx too: drain it
+    this.rx.watch((p) => {
+      // read at each packet: a reload may change the interval or password in place
+      const c = this.inst;
+      const want = { family: c.family, version: c.version, vrid: c.virtualRouterId, advertIntCs: Math.round(c.advertInt * 100), checksumAsV2: c.v3ChecksumAsV2, ...(c.authPass !== undefined ? { authPass: c.authPass } : {}) };
+      const d = decodeAdvert(p.data, p, want);
+      if (!d.ok) {
+        this.counters.dropped[d.reason] = (this.counters.dropped[d.reason] ?? 0) + 1;
+        if (d.reason !== 'vrid') this.log.debug({ from: p.src, reason: d.reason }, 'advertisement dropped');
+        return;
+      }
+      this.counters.received++;
+      this.machine?.receive(d.advert.priority, d.advert.advertIntCs, p.src);
+    });
+  }
+
+  /** track_interface polling (every second) and the reference address, for the current definition. */
+  private startTracking(): void {
+    const i = this.inst;
+    this.interfaceStates = new Map(i.trackInterfaces.map((t) => [t.name, this.host.interfaceUp(t.name)]));
     const poll = (): void => {
       let changed = false;
-      for (const t of i.trackInterfaces) {
+      for (const t of this.inst.trackInterfaces) {
         const up = this.host.interfaceUp(t.name);
         if (up !== this.interfaceStates.get(t.name)) {
           this.interfaceStates.set(t.name, up);
@@ -148,18 +182,51 @@ export class VrrpRunner {
     };
     if (i.trackInterfaces.length > 0) this.cancels.push(this.deps.clock.setTimer(1000, poll));
     if (i.referenceAddress) {
-      this.reference = new ReferenceCheck(i.referenceAddress, i.interface, i.advertInt * 1000, i.referenceFall, this.deps.clock, this.host, (up) => {
-        this.log[up ? 'info' : 'warn']({ reference: i.referenceAddress }, up ? 'reference address answers again' : 'reference address unanswered: cut off');
+      const address = i.referenceAddress;
+      this.reference = new ReferenceCheck(address, i.interface, i.advertInt * 1000, i.referenceFall, this.deps.clock, this.host, (up) => {
+        this.log[up ? 'info' : 'warn']({ reference: address }, up ? 'reference address answers again' : 'reference address unanswered: cut off');
         this.retrack();
       });
       this.reference.start();
     }
-    this.retrack(true);
-    const resume = this.takeResumeNote();
-    // VIPs left on the interface by an agent that died are not ours until we are master again
-    if (!resume) await this.vips.settle();
-    this.machine.start(resume || i.initialState === 'MASTER');
-    this.log.info({ interface: i.interface, vrid: i.virtualRouterId, priority: this.machine.priority, version: i.version, from: this.primary }, 'vrrp instance started');
+  }
+
+  private stopTracking(): void {
+    for (const c of this.cancels.splice(0)) c();
+    this.reference?.stop();
+    this.reference = undefined;
+  }
+
+  /**
+   * A reload changed this instance in a way the protocol allows in place
+   * (not its VRID, interface, version or family: supervisor needsRestart):
+   * keepalived keeps state across a reload, so no transition, no priority 0.
+   * Priority and tracking go through retrack (a master adverts the new
+   * priority at once), timing and preemption into the machine, VIPs added or
+   * removed as they stand (a master announces the new ones), sockets
+   * reopened only if unicast peers or the source changed; notify paths,
+   * password and garp settings are read at use.
+   */
+  async update(next: VrrpInstance): Promise<void> {
+    const prev = this.current;
+    this.current = next;
+    const text = (x: unknown): string => JSON.stringify(x, (k, v: unknown) => (k === 'loc' ? undefined : v));
+    if (text([prev.unicastPeers, prev.unicastSrcIp]) !== text([next.unicastPeers, next.unicastSrcIp])) {
+      this.closeSockets();
+      await this.openSockets();
+    }
+    for (const t of next.trackScripts) if (!prev.trackScripts.some((p) => p.name === t.name)) this.deps.scripts.get(t.name)?.onChange(() => this.retrack());
+    if (text([prev.trackInterfaces, prev.referenceAddress, prev.referenceFall, prev.advertInt]) !== text([next.trackInterfaces, next.referenceAddress, next.referenceFall, next.advertInt])) {
+      this.stopTracking();
+      this.startTracking();
+    }
+    this.machine?.reconfigure({ advertIntCs: Math.round(next.advertInt * 100), preempt: !next.nopreempt, preemptDelay: next.preemptDelay, primaryAddr: this.primary });
+    this.retrack();
+    const addressesChanged = text(prev.virtualAddresses) !== text(next.virtualAddresses);
+    const settled = this.vips.setAddresses(next.virtualAddresses);
+    if (addressesChanged) this.machine?.advertiseNow();
+    await settled;
+    this.log.info({ priority: this.priority, state: this.state }, 'vrrp instance updated in place');
   }
 
   private tracked(): TrackState[] {
@@ -292,18 +359,16 @@ export class VrrpRunner {
 
   /** Goes silent keeping the VIPs (an agent restart: the next agent resumes). */
   abandon(): void {
-    for (const c of this.cancels.splice(0)) c();
+    this.stopTracking();
     this.cancelSecondBurst?.();
-    this.reference?.stop();
     this.machine?.detach();
     this.closeSockets();
   }
 
   /** Priority 0 if master (a backup takes over after Skew_Time), VIPs removed. */
   async stop(): Promise<void> {
-    for (const c of this.cancels.splice(0)) c();
+    this.stopTracking();
     this.cancelSecondBurst?.();
-    this.reference?.stop();
     this.machine?.stop();
     await this.vips.hold(false);
     this.closeSockets();

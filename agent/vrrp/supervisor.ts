@@ -43,6 +43,15 @@ export function sameDefinition(a: object, b: object): boolean {
   return text(a) === text(b);
 }
 
+/**
+ * What a running instance cannot change in place: another VRID, interface,
+ * version or address family is another virtual router (other sockets, other
+ * group, other peers), so the old one hands over and the new one starts.
+ */
+export function needsRestart(a: VrrpInstance, b: VrrpInstance): boolean {
+  return a.virtualRouterId !== b.virtualRouterId || a.interface !== b.interface || a.version !== b.version || a.family !== b.family;
+}
+
 export class VrrpSupervisor {
   private readonly runners = new Map<string, VrrpRunner>();
   private readonly scripts = new Map<string, ScriptTracker>();
@@ -57,14 +66,20 @@ export class VrrpSupervisor {
   /** Starts the instances (and tracked scripts) of `config`; keeps unchanged ones running. */
   async apply(config: Config): Promise<void> {
     const wanted = new Map(config.vrrpInstances.map((v) => [v.name, v]));
+    const inPlace: [VrrpRunner, VrrpInstance][] = [];
     for (const [name, r] of [...this.runners]) {
       const w = wanted.get(name);
       if (w && sameDefinition(w, r.inst)) continue;
+      if (w && !needsRestart(r.inst, w)) {
+        inPlace.push([r, w]);
+        continue;
+      }
       await r.stop();
       this.runners.delete(name);
     }
     this.applyScripts(config);
     this.syncGroups = new SyncGroups(config.vrrpSyncGroups, (name) => this.runners.get(name));
+    for (const [r, w] of inPlace) await r.update(w);
     for (const v of config.vrrpInstances) {
       if (this.runners.has(v.name)) continue;
       const r = this.runner(v);

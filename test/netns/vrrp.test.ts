@@ -180,6 +180,45 @@ describe('VRRP failover between two xdpvs directors', () => {
   });
 });
 
+describe('VRRP reload in place', () => {
+  let lab: Lab;
+
+  after(async () => lab?.cleanup());
+
+  it('adding a VIP and a notify script by reload (SIGHUP): the master stays master (no priority 0), the new VIP is added; the backup never takes over', async () => {
+    requireRoot('netns');
+    lab = new Lab({ tag: 'p', reals: 1, directors: 2, vipOnLink: true });
+    await lab.startServer(0);
+    const c0 = conf(lab, { dev: lab.directors[0]!.dev, priority: 150 });
+    const f0 = lab.writeConfig('p0.conf', c0);
+    const a0 = lab.startAgent(f0, 0);
+    const a1 = lab.startAgent(lab.writeConfig('p1.conf', conf(lab, { dev: lab.directors[1]!.dev, priority: 100 })), 1);
+    await a0.waitFor(/"msg":"vrrp MASTER"/, 20_000);
+    await a1.waitFor(/"msg":"vrrp BACKUP"/, 5_000, true);
+    await sleep(2500); // the election settles: the backup has heard the master
+    const m0 = a0.mark();
+    const m1 = a1.mark();
+    const notified = path.join(lab.workDir, 'notified');
+    const edited = c0
+      .replace(`    ${lab.vip}/32 dev ${lab.directors[0]!.dev}`, `    ${lab.vip}/32 dev ${lab.directors[0]!.dev}\n    198.18.1.101/32 dev ${lab.directors[0]!.dev}`)
+      .replace('  advert_int 1', `  advert_int 1\n  notify_master "touch ${notified}"`);
+    assert.notEqual(edited, c0);
+    fs.writeFileSync(f0, edited);
+    a0.signal('SIGHUP');
+    await a0.waitFor(/configuration reloaded/, 10_000, m0);
+    const has101 = (): boolean => sh('ip', ['-n', lab.directors[0]!.ns, '-o', 'addr', 'show', 'dev', lab.directors[0]!.dev]).includes(' 198.18.1.101/');
+    for (let n = 0; n < 25 && !has101(); n++) await sleep(200);
+    assert.ok(has101(), 'the new VIP is on the master');
+    await sleep(4000); // longer than Master_Down_Interval (3.4 s at priority 100)
+    const after0 = a0.lines.slice(m0).filter((l) => /"msg":"vrrp (MASTER|BACKUP|FAULT|INIT)"/.test(l));
+    assert.deepEqual(after0, [], 'no transition on the reloaded director');
+    assert.ok(!a1.lines.slice(m1).some((l) => /"msg":"vrrp MASTER"/.test(l)), 'the backup never took over');
+    assert.equal(lab.hasVip(0), true);
+    assert.equal(lab.hasVip(1), false);
+    assert.ok(lab.get('/'), 'served through the master');
+  });
+});
+
 describe('VRRP with unicast peers', () => {
   let lab: Lab;
 

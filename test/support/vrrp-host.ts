@@ -1,7 +1,11 @@
 // A fake host for VRRP runners: `ip addr` takes time on the fake clock (an
 // add 10 ms, a del 1 ms, as forking ip does) and takes effect when it
 // completes; sockets and frames are recorded; adverts can be delivered.
+import pino from 'pino';
+import type { VrrpInstance } from '../../agent/config/model';
 import type { RawPacket, VrrpHost, VrrpSocket } from '../../agent/vrrp/host';
+import type { RunnerDeps, VrrpRunner } from '../../agent/vrrp/instance';
+import { encodeAdvert, VRRP_MCAST4, VRRP_MCAST6 } from '../../agent/vrrp/packet';
 import type { FakeClock } from './clock';
 
 export class FakeSocket implements VrrpSocket {
@@ -100,3 +104,70 @@ export class FakeHost implements VrrpHost {
     return s;
   }
 }
+
+const log = pino({ level: 'silent' });
+
+export function vrrpInstance(o: Partial<VrrpInstance> = {}): VrrpInstance {
+  return {
+    name: 'VI_1',
+    initialState: 'BACKUP',
+    interface: 'eth0',
+    virtualRouterId: 51,
+    priority: 100,
+    advertInt: 1,
+    version: 3,
+    family: 'inet',
+    virtualAddresses: [
+      { addr: '198.18.1.100', prefix: 32, loc: { file: 'k.conf', line: 5 } },
+      { addr: '198.18.1.101', prefix: 32, loc: { file: 'k.conf', line: 6 } },
+      { addr: '198.18.1.102', prefix: 32, loc: { file: 'k.conf', line: 7 } },
+    ],
+    excludedAddresses: [],
+    nopreempt: false,
+    preemptDelay: 0,
+    trackInterfaces: [],
+    trackScripts: [],
+    unicastPeers: [],
+    garpMasterDelay: 5,
+    garpMasterRepeat: 5,
+    v3ChecksumAsV2: false,
+    referenceFall: 3,
+    loc: { file: 'k.conf', line: 1 },
+    ...o,
+  };
+}
+
+/** An advert from `src` as the wire carries it, delivered to the runner's receive socket. */
+export function hear(host: FakeHost, inst: VrrpInstance, src: string, priority: number, advertIntCs = Math.round(inst.advertInt * 100)): void {
+  const dst = inst.family === 'inet' ? VRRP_MCAST4 : VRRP_MCAST6;
+  const data = encodeAdvert({ version: inst.version, vrid: inst.virtualRouterId, priority, advertIntCs, addresses: inst.virtualAddresses.map((a) => a.addr) }, inst.family, src, dst);
+  host.rx().deliver({ data, src, dst, ttl: 255 });
+}
+
+export function runnerDeps(clock: FakeClock, host: FakeHost, stateDir: string, extra: Partial<RunnerDeps> = {}): RunnerDeps {
+  return { clock, log, host, stateDir, scripts: new Map(), runScript: () => undefined, ...extra };
+}
+
+/** Starts a runner, letting the fake clock run while it releases stale VIPs. */
+export async function started(r: VrrpRunner, clock: FakeClock): Promise<void> {
+  let done = false;
+  const p = r.start().finally(() => (done = true));
+  for (let n = 0; n < 1000 && !done; n++) await clock.advance(1);
+  await p;
+}
+
+/** Awaits `p` while the fake clock runs in 1 ms steps (at most 10 s of it). */
+export async function whileClockRuns<T>(clock: FakeClock, p: Promise<T>): Promise<T> {
+  let done = false;
+  const q = p.finally(() => (done = true));
+  for (let n = 0; n < 10_000 && !done; n++) await clock.advance(1);
+  return q;
+}
+
+/** Stops a runner (priority 0, VIPs removed), letting the fake clock run meanwhile. */
+export async function stopped(r: VrrpRunner, clock: FakeClock): Promise<void> {
+  const p = r.stop();
+  await clock.advance(100);
+  await p;
+}
+
