@@ -12,7 +12,15 @@ import type { VrrpHost } from './host';
 /** `ip addr add|del` arguments for one owned address. */
 export function ipAddrArgs(op: 'add' | 'del', a: VirtualAddress, dev: string): string[] {
   const args = ['addr', op, `${a.addr}/${a.prefix}`, 'dev', dev];
-  if (op === 'add' && a.label) args.push('label', a.label);
+  if (op === 'del') return args;
+  if (a.label) args.push('label', a.label);
+  // An IPv6 VIP skips duplicate address detection (the old master may still
+  // hold it: DAD would delay the takeover, or fail it as dadfailed) and is
+  // deprecated (preferred_lft 0, RFC 4862 5.5.4), so source address
+  // selection (RFC 6724 rule 3) never picks it for the director's own
+  // connections: health checks sent from a VIP in the LAN's prefix are
+  // answered by each real's own lo address, and every real would go down.
+  if (a.addr.includes(':')) args.push('nodad', 'preferred_lft', '0');
   return args;
 }
 

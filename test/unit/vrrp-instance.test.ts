@@ -50,4 +50,23 @@ describe('VRRP instance on the host', () => {
     await stopped(r, clock);
     assert.deepEqual(host.vips, []);
   });
+
+  it('IPv6 VIPs are added with nodad and deprecated (preferred_lft 0): no DAD delay on takeover, never the source of the director\'s own traffic', async () => {
+    const clock = new FakeClock();
+    const host = new FakeHost(clock);
+    const inst = vrrpInstance({
+      initialState: 'MASTER',
+      family: 'inet6',
+      virtualAddresses: [{ addr: '2001:db8:0:1::100', prefix: 64, loc: { file: 'k.conf', line: 5 } }],
+    });
+    const r = new VrrpRunner(inst, runnerDeps(clock, host, stateDir));
+    await started(r, clock);
+    await clock.advance(100);
+    const add = [...host.table.values()][0];
+    assert.ok(add, 'the VIP is added');
+    assert.deepEqual(add.slice(0, 5), ['addr', 'add', '2001:db8:0:1::100/64', 'dev', 'eth0']);
+    assert.ok(add.includes('nodad'), `added without nodad: ip ${add.join(' ')}`);
+    assert.deepEqual(add.slice(add.indexOf('preferred_lft'), add.indexOf('preferred_lft') + 2), ['preferred_lft', '0'], `added as a preferred address: ip ${add.join(' ')}`);
+    await stopped(r, clock);
+  });
 });
