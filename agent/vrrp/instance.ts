@@ -117,8 +117,7 @@ export class VrrpRunner {
         mayBecomeMaster: () => this.mayBecomeMaster(),
       },
     );
-    // tracking: scripts notify; interfaces are polled every second
-    for (const t of i.trackScripts) this.deps.scripts.get(t.name)?.onChange(() => this.retrack());
+    // tracking: scripts through the supervisor (trackingChanged); interfaces are polled every second
     this.startTracking();
     this.retrack(true);
     const resume = this.takeResumeNote();
@@ -215,7 +214,6 @@ export class VrrpRunner {
       this.closeSockets();
       await this.openSockets();
     }
-    for (const t of next.trackScripts) if (!prev.trackScripts.some((p) => p.name === t.name)) this.deps.scripts.get(t.name)?.onChange(() => this.retrack());
     if (text([prev.trackInterfaces, prev.referenceAddress, prev.referenceFall, prev.advertInt]) !== text([next.trackInterfaces, next.referenceAddress, next.referenceFall, next.advertInt])) {
       this.stopTracking();
       this.startTracking();
@@ -238,6 +236,15 @@ export class VrrpRunner {
     for (const t of this.inst.trackInterfaces) out.push({ name: `interface ${t.name}`, up: this.interfaceStates.get(t.name) ?? false, weight: t.weight ?? 0, reverse: t.reverse });
     if (this.reference) out.push({ name: `reference address ${this.reference.address}`, up: this.reference.up, weight: 0, reverse: false });
     return out;
+  }
+
+  /**
+   * A tracked script changed state, or was replaced by a reload: the
+   * supervisor calls this, so an instance follows the script's current
+   * tracker, never one a reload stopped.
+   */
+  trackingChanged(): void {
+    this.retrack();
   }
 
   private retrack(initial = false): void {

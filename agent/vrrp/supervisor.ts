@@ -80,6 +80,8 @@ export class VrrpSupervisor {
     this.applyScripts(config);
     this.syncGroups = new SyncGroups(config.vrrpSyncGroups, (name) => this.runners.get(name));
     for (const [r, w] of inPlace) await r.update(w);
+    // a replaced tracker starts afresh: instances that kept running follow it now
+    for (const r of this.runners.values()) r.trackingChanged();
     for (const v of config.vrrpInstances) {
       if (this.runners.has(v.name)) continue;
       const r = this.runner(v);
@@ -130,7 +132,11 @@ export class VrrpSupervisor {
     for (const s of config.vrrpScripts) {
       if (!used.has(s.name) || this.scripts.has(s.name)) continue;
       const t = new ScriptTracker(s, this.opts.clock, this.opts.checkScript);
-      t.onChange((up) => this.opts.log[up ? 'info' : 'warn']({ script: s.name }, up ? 'vrrp_script up' : 'vrrp_script down'));
+      t.onChange((up) => {
+        this.opts.log[up ? 'info' : 'warn']({ script: s.name }, up ? 'vrrp_script up' : 'vrrp_script down');
+        // looked up at each change: the instances tracking it now, whether or not a reload restarted them
+        for (const r of this.runners.values()) if (r.inst.trackScripts.some((x) => x.name === s.name)) r.trackingChanged();
+      });
       this.scripts.set(s.name, t);
       t.start();
     }

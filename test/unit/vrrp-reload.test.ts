@@ -102,5 +102,20 @@ describe('VRRP reload in place', () => {
     assert.ok(advertPriorities(host, sent).includes(0), 'the old instance handed over');
     await whileClockRuns(clock, sup.stop(true));
   });
-});
 
+  it('editing a vrrp_script keeps tracking it in an instance that did not change: its failure still lowers the priority', async () => {
+    let ok = true;
+    const chk: VrrpScript = { name: 'chk', script: 'check-a', interval: 1, weight: -60, reverse: false, rise: 1, fall: 1, initFail: false, loc: { file: 'k.conf', line: 1 } };
+    const inst = vrrpInstance({ priority: 150, trackScripts: [{ name: 'chk', reverse: false, loc: { file: 'k.conf', line: 9 } }] });
+    const { clock, sup } = await setup(inst, [chk], async () => ok);
+    assert.equal(sup.status()[0]!.priority, 150);
+    await whileClockRuns(clock, sup.apply(config([inst], [{ ...chk, script: 'check-b', interval: 2 }])));
+    ok = false;
+    await clock.advance(5_000);
+    assert.equal(sup.status()[0]!.priority, 90, 'the edited script failing lowers the priority (150 - 60)');
+    ok = true;
+    await clock.advance(5_000);
+    assert.equal(sup.status()[0]!.priority, 150, 'and its recovery raises it again');
+    await whileClockRuns(clock, sup.stop(true));
+  });
+});
