@@ -52,7 +52,8 @@ export class VrrpRunner {
   private tx: VrrpSocket | undefined;
   private primary = '';
   private mac = '';
-  private readonly cancels: (() => void)[] = [];
+  /** the next track_interface poll: one slot, replaced at each poll (a list would grow by one a second) */
+  private cancelPoll: (() => void) | undefined;
   private interfaceStates = new Map<string, boolean>();
   private reference: ReferenceCheck | undefined;
   /** its own fault, from tracking */
@@ -78,6 +79,11 @@ export class VrrpRunner {
   /** its definition (a reload may change it in place: update()) */
   get inst(): VrrpInstance {
     return this.current;
+  }
+
+  /** timer cancel handles it holds (constant while it runs: the soak checks it) */
+  get timerHandles(): number {
+    return (this.cancelPoll ? 1 : 0) + (this.cancelSecondBurst ? 1 : 0);
   }
 
   get state(): VrrpState {
@@ -177,9 +183,9 @@ export class VrrpRunner {
         }
       }
       if (changed) this.retrack();
-      this.cancels.push(this.deps.clock.setTimer(1000, poll));
+      this.cancelPoll = this.deps.clock.setTimer(1000, poll);
     };
-    if (i.trackInterfaces.length > 0) this.cancels.push(this.deps.clock.setTimer(1000, poll));
+    if (i.trackInterfaces.length > 0) this.cancelPoll = this.deps.clock.setTimer(1000, poll);
     if (i.referenceAddress) {
       const address = i.referenceAddress;
       this.reference = new ReferenceCheck(address, i.interface, i.advertInt * 1000, i.referenceFall, this.deps.clock, this.host, (up) => {
@@ -191,7 +197,8 @@ export class VrrpRunner {
   }
 
   private stopTracking(): void {
-    for (const c of this.cancels.splice(0)) c();
+    this.cancelPoll?.();
+    this.cancelPoll = undefined;
     this.reference?.stop();
     this.reference = undefined;
   }

@@ -69,4 +69,20 @@ describe('VRRP instance on the host', () => {
     assert.deepEqual(add.slice(add.indexOf('preferred_lft'), add.indexOf('preferred_lft') + 2), ['preferred_lft', '0'], `added as a preferred address: ip ${add.join(' ')}`);
     await stopped(r, clock);
   });
+
+  it('track_interface polling for a day holds a constant number of timers, and still sees the link go down', async () => {
+    const clock = new FakeClock();
+    const host = new FakeHost(clock);
+    const inst = vrrpInstance({ trackInterfaces: [{ name: 'eth1', weight: -60, reverse: false, loc: { file: 'k.conf', line: 9 } }] });
+    const r = new VrrpRunner(inst, runnerDeps(clock, host, stateDir));
+    await started(r, clock);
+    await clock.advance(5_000);
+    const early = r.timerHandles;
+    for (let h = 0; h < 24; h++) await clock.advance(3_600_000);
+    assert.ok(r.timerHandles <= Math.max(early, 2), `timer handles after a day: ${r.timerHandles} (after 5 s: ${early})`);
+    host.links.set('eth1', false);
+    await clock.advance(1_500);
+    assert.equal(r.priority, 40, 'the poll still runs: 100 - 60 while eth1 is down');
+    await stopped(r, clock);
+  });
 });
