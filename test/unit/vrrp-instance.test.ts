@@ -85,4 +85,22 @@ describe('VRRP instance on the host', () => {
     assert.equal(r.priority, 40, 'the poll still runs: 100 - 60 while eth1 is down');
     await stopped(r, clock);
   });
+
+  it('a v3 advert with a 0 interval is dropped (counted as "interval"): the backup keeps the interval it had and does not flap', async () => {
+    const clock = new FakeClock();
+    const host = new FakeHost(clock);
+    const inst = vrrpInstance();
+    const r = new VrrpRunner(inst, runnerDeps(clock, host, stateDir));
+    await started(r, clock);
+    hear(host, inst, '198.18.0.2', 200);
+    assert.equal(r.state, 'BACKUP');
+    for (let n = 0; n < 20; n++) {
+      hear(host, inst, '198.18.0.2', 200, 0);
+      await clock.advance(100);
+    }
+    assert.equal(r.state, 'BACKUP', 'no takeover while the master adverts (if only with a 0 interval)');
+    assert.equal(r.counters.transitions, 1, 'INIT -> BACKUP only');
+    assert.equal(r.counters.dropped.interval, 20);
+    await stopped(r, clock);
+  });
 });
