@@ -39,6 +39,15 @@ export interface RunnerDeps {
   host?: VrrpHost;
 }
 
+/**
+ * What the instance holds while MASTER: its VIPs, and keepalived's
+ * virtual_ipaddress_excluded (any family, any device), which move with the
+ * state but are not carried in adverts.
+ */
+function owned(i: VrrpInstance): VirtualAddress[] {
+  return [...i.virtualAddresses, ...i.excludedAddresses];
+}
+
 const RESUME_FILE = 'vrrp-resume.json';
 /** a resume note older than this is ignored: the VIPs may have moved meanwhile */
 const RESUME_MAX_AGE_MS = 10_000;
@@ -73,7 +82,7 @@ export class VrrpRunner {
     const inst = current;
     this.log = deps.log.child({ vrrp: inst.name });
     this.host = deps.host ?? systemHost;
-    this.vips = new VipOwner(inst.virtualAddresses, inst.interface, this.host, this.log, (added) => this.announced(added));
+    this.vips = new VipOwner(owned(inst), inst.interface, this.host, this.log, (added) => this.announced(added));
   }
 
   /** its definition (a reload may change it in place: update()) */
@@ -137,7 +146,7 @@ export class VrrpRunner {
   private async openSockets(): Promise<void> {
     const i = this.inst;
     const v6 = i.family === 'inet6';
-    const vips = new Set(i.virtualAddresses.map((a) => a.addr));
+    const vips = new Set(owned(i).map((a) => a.addr));
     const own = (await this.host.addresses(i.interface, i.family, v6 ? 'link' : undefined)).filter((a) => !vips.has(a));
     const primary = i.unicastSrcIp ?? own[0] ?? '';
     if (!primary) throw new Error(`vrrp_instance ${i.name}: ${i.interface} has no ${v6 ? 'link-local IPv6' : 'IPv4'} address to send from`);
@@ -228,7 +237,7 @@ export class VrrpRunner {
     this.machine?.reconfigure({ advertIntCs: Math.round(next.advertInt * 100), preempt: !next.nopreempt, preemptDelay: next.preemptDelay, primaryAddr: this.primary });
     this.retrack();
     const addressesChanged = text(prev.virtualAddresses) !== text(next.virtualAddresses);
-    const settled = this.vips.setAddresses(next.virtualAddresses);
+    const settled = this.vips.setAddresses(owned(next));
     if (addressesChanged) this.machine?.advertiseNow();
     await settled;
     this.log.info({ priority: this.priority, state: this.state }, 'vrrp instance updated in place');
@@ -309,12 +318,25 @@ export class VrrpRunner {
     });
   }
 
+  /** the MAC an address on `dev` is announced with: that device's own */
+  private macOf(dev: string): string {
+    if (dev === this.inst.interface) return this.mac;
+    try {
+      return this.host.mac(dev);
+    } catch {
+      return this.mac;
+    }
+  }
+
   private announce(addresses: VirtualAddress[]): void {
     for (let n = 0; n < this.inst.garpMasterRepeat; n++) {
       for (const a of addresses) {
         const dev = a.dev ?? this.inst.interface;
         try {
-          this.host.sendFrame(dev, this.inst.family === 'inet' ? gratuitousArp(a.addr, this.mac) : unsolicitedNa(a.addr, this.mac, this.primary));
+          // an excluded IPv6 address of an IPv4 instance has no link-local primary to come from: it is its own source (RFC 4861 7.2.6)
+          const v6 = a.addr.includes(':');
+          const src = this.inst.family === 'inet6' ? this.primary : a.addr;
+          this.host.sendFrame(dev, v6 ? unsolicitedNa(a.addr, this.macOf(dev), src) : gratuitousArp(a.addr, this.macOf(dev)));
         } catch (err) {
           this.log.warn({ vip: a.addr, err: (err as Error).message }, 'announcement not sent');
         }

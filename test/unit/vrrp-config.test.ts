@@ -68,4 +68,13 @@ describe('VRRP configuration limits', () => {
     assert.equal(e.length, 1);
     assert.equal(e[0]!.loc.line, 4);
   });
+
+  it('a dual-stack instance: IPv4 VIPs in adverts, the IPv6 ones in virtual_ipaddress_excluded, with their dev and prefix', () => {
+    const f = conf([], ['10.0.0.1/32'], ['2001:db8::1/64 dev eth1', '10.0.1.1/24']);
+    const { config, warnings } = loadConfig(f);
+    assert.deepEqual(warnings, []);
+    const v = config.vrrpInstances[0]!;
+    assert.equal(v.family, 'inet');
+    assert.deepEqual(v.excludedAddresses.map((a) => [a.addr, a.prefix, a.dev]), [['2001:db8::1', 64, 'eth1'], ['10.0.1.1', 24, undefined]]);
+  });
 });

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { VrrpRunner } from '../../agent/vrrp/instance';
+import { decodeAdvert, VRRP_MCAST4 } from '../../agent/vrrp/packet';
 import { FakeClock } from '../support/clock';
 import { FakeHost, hear, runnerDeps, started, stopped, vrrpInstance } from '../support/vrrp-host';
 
@@ -101,6 +102,38 @@ describe('VRRP instance on the host', () => {
     assert.equal(r.state, 'BACKUP', 'no takeover while the master adverts (if only with a 0 interval)');
     assert.equal(r.counters.transitions, 1, 'INIT -> BACKUP only');
     assert.equal(r.counters.dropped.interval, 20);
+    await stopped(r, clock);
+  });
+
+  it('virtual_ipaddress_excluded: added and removed with the state (IPv6 ones nodad, deprecated) and announced, but not carried in adverts', async () => {
+    const clock = new FakeClock();
+    const host = new FakeHost(clock);
+    const inst = vrrpInstance({
+      initialState: 'MASTER',
+      virtualAddresses: [{ addr: '198.18.1.100', prefix: 32, loc: { file: 'k.conf', line: 5 } }],
+      excludedAddresses: [
+        { addr: '198.18.2.1', prefix: 24, loc: { file: 'k.conf', line: 8 } },
+        { addr: '2001:db8:1::100', prefix: 64, dev: 'eth1', loc: { file: 'k.conf', line: 9 } },
+      ],
+    });
+    const r = new VrrpRunner(inst, runnerDeps(clock, host, stateDir));
+    await started(r, clock);
+    await clock.advance(100);
+    assert.equal(r.state, 'MASTER');
+    assert.deepEqual(host.vips, ['198.18.1.100/32', '198.18.2.1/24', '2001:db8:1::100/64']);
+    const v6 = host.table.get('2001:db8:1::100/64 eth1');
+    assert.ok(v6?.includes('nodad') && v6.includes('preferred_lft'), `ip ${v6?.join(' ')}`);
+    const tx = host.sockets.find((x) => x.bound !== undefined)!;
+    const advert = decodeAdvert(tx.sent.at(-1)!.data, { ttl: 255, src: '198.18.0.1', dst: VRRP_MCAST4 }, { family: 'inet', version: 3, vrid: 51, advertIntCs: 100 });
+    assert.ok(advert.ok);
+    assert.deepEqual(advert.advert.addresses, ['198.18.1.100'], 'the adverts carry only virtual_ipaddress');
+    // announced: ARP for the IPv4 ones on eth0, an NA (ethertype 86dd) for the IPv6 one on its own dev
+    assert.ok(host.frames.some((f) => f.dev === 'eth0' && f.frame.subarray(28, 32).equals(Buffer.from([198, 18, 2, 1]))), 'ARP for 198.18.2.1');
+    assert.ok(host.frames.some((f) => f.dev === 'eth1' && f.frame.readUInt16BE(12) === 0x86dd), 'NA for 2001:db8:1::100');
+    hear(host, inst, '198.18.0.2', 200);
+    await clock.advance(100);
+    assert.equal(r.state, 'BACKUP');
+    assert.deepEqual(host.vips, [], 'a BACKUP holds none of them');
     await stopped(r, clock);
   });
 });
