@@ -37,6 +37,7 @@ const server = http.createServer((req, res) => {
     res.end(`${name}\n`);
   }
 });
-server.listen(port, '0.0.0.0', () => console.log('ready'));
+// '::' takes IPv4 too (dual stack): the IPv6 labs reach the same server
+server.listen(port, '::', () => console.log('ready'));
 setTimeout(() => process.exit(0), ttl * 1000).unref();
 process.on('SIGTERM', () => process.exit(0));
