@@ -227,8 +227,15 @@ export class VrrpRunner {
     this.current = next;
     const text = (x: unknown): string => JSON.stringify(x, (k, v: unknown) => (k === 'loc' ? undefined : v));
     if (text([prev.unicastPeers, prev.unicastSrcIp]) !== text([next.unicastPeers, next.unicastSrcIp])) {
-      this.closeSockets();
-      await this.openSockets();
+      // the new sockets first: if they cannot be opened the reload fails and the old ones keep serving
+      const old = [this.rx, this.tx];
+      try {
+        await this.openSockets();
+      } catch (err) {
+        this.current = prev;
+        throw err;
+      }
+      for (const s of old) s?.close();
     }
     if (text([prev.trackInterfaces, prev.referenceAddress, prev.referenceFall, prev.advertInt]) !== text([next.trackInterfaces, next.referenceAddress, next.referenceFall, next.advertInt])) {
       this.stopTracking();

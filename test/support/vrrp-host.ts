@@ -160,6 +160,7 @@ export async function started(r: VrrpRunner, clock: FakeClock): Promise<void> {
 export async function whileClockRuns<T>(clock: FakeClock, p: Promise<T>): Promise<T> {
   let done = false;
   const q = p.finally(() => (done = true));
+  q.catch(() => undefined); // the caller sees a rejection when it awaits q; not unhandled meanwhile
   for (let n = 0; n < 10_000 && !done; n++) await clock.advance(1);
   return q;
 }

@@ -118,4 +118,23 @@ describe('VRRP reload in place', () => {
     assert.equal(sup.status()[0]!.priority, 150, 'and its recovery raises it again');
     await whileClockRuns(clock, sup.stop(true));
   });
+
+  it('a change to unicast peers whose sockets cannot be opened fails the reload and leaves the running instance as it was', async () => {
+    const inst = vrrpInstance();
+    const { clock, host, sup } = await setup(inst);
+    const open = host.openSocket.bind(host);
+    host.openSocket = () => {
+      throw new Error('open raw IPv4 socket: operation not permitted');
+    };
+    await assert.rejects(whileClockRuns(clock, sup.apply(config([vrrpInstance({ unicastPeers: ['198.18.0.2'] })]))), /operation not permitted/);
+    host.openSocket = open;
+    const st = sup.status()[0]!;
+    assert.equal(st.state, 'MASTER');
+    assert.deepEqual(sup.status().map((s) => s.name), ['VI_1']);
+    const before = sentCount(host);
+    await clock.advance(3_000);
+    assert.ok(sentCount(host) - before >= 2, 'still advertising on its old sockets');
+    assert.ok(host.sockets.slice(0, 2).every((s) => !s.closed));
+    await whileClockRuns(clock, sup.stop(true));
+  });
 });
