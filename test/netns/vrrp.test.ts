@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { Lab, XDPVS_BIN, type AgentProcess } from '../../agent/lab/lab';
 import { sh } from '../../agent/lab/netns';
 import { requireRoot } from '../support/root';
@@ -54,6 +55,8 @@ function conf(lab: Lab, o: VrrpOpts): string {
   );
   return lines.join('\n');
 }
+
+const HTTPD = path.join(__dirname, '..', '..', 'agent', 'lab', 'httpd.js');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -277,8 +280,15 @@ describe('VRRP over IPv6', () => {
 
 describe('IPv6 VRRP with DR and TUN services, the VIPs in the LAN prefix', () => {
   let lab: Lab;
+  const servers: ChildProcess[] = [];
 
-  after(async () => lab?.cleanup());
+  after(async () => {
+    for (const p of servers.splice(0)) {
+      p.kill('SIGKILL');
+      if (p.exitCode === null && p.signalCode === null) await once(p, 'exit');
+    }
+    await lab?.cleanup();
+  });
 
   it('the master serves both VIPs (its health checks do not come from a VIP); on SIGTERM the backup takes over without DAD and serves them', async () => {
     requireRoot('netns');
@@ -301,7 +311,9 @@ describe('IPv6 VRRP with DR and TUN services, the VIPs in the LAN prefix', () =>
       return a;
     });
     for (let i = 0; i < lab.reals.length; i++) {
-      await lab.startServer(i);
+      const p = spawn('ip', ['netns', 'exec', lab.reals[i]!.ns, process.execPath, HTTPD, '--name', lab.reals[i]!.name, '--port', '80', '--bind', '::', '--ttl', '300'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      servers.push(p);
+      await once(p.stdout!, 'data');
       sh('ip', ['netns', 'exec', lab.reals[i]!.ns, XDPVS_BIN, 'decap', 'attach', '-i', lab.reals[i]!.dev, '-a', reals[i]!, '--pin-dir', path.join(lab.bpffs, `decap6-${i}`)]);
     }
     const v6conf = (d: number, priority: number): string => {
