@@ -122,16 +122,21 @@ export class VrrpSupervisor {
   /** The tracked scripts: only those an instance uses, restarted when their definition changed. */
   private applyScripts(config: Config): void {
     const used = new Set(config.vrrpInstances.flatMap((v) => v.trackScripts.map((t) => t.name)));
+    /** the last state of an edited script: kept until the new one has results of its own (rise / fall) */
+    const lastUp = new Map<string, boolean>();
     for (const [name, t] of [...this.scripts]) {
       const def = config.vrrpScripts.find((s) => s.name === name);
       if (!used.has(name) || !def || !sameDefinition(def, t.script)) {
         t.stop();
         this.scripts.delete(name);
+        lastUp.set(name, t.up);
       }
     }
     for (const s of config.vrrpScripts) {
       if (!used.has(s.name) || this.scripts.has(s.name)) continue;
       const t = new ScriptTracker(s, this.opts.clock, this.opts.checkScript);
+      const up = lastUp.get(s.name);
+      if (up !== undefined) t.up = up;
       t.onChange((up) => {
         this.opts.log[up ? 'info' : 'warn']({ script: s.name }, up ? 'vrrp_script up' : 'vrrp_script down');
         // looked up at each change: the instances tracking it now, whether or not a reload restarted them

@@ -137,4 +137,24 @@ describe('VRRP reload in place', () => {
     assert.ok(host.sockets.slice(0, 2).every((s) => !s.closed));
     await whileClockRuns(clock, sup.stop(true));
   });
+
+  it('editing a vrrp_script that is down keeps it down across the reload (no flap up while the edited script has not run yet)', async () => {
+    let ok = false;
+    const chk: VrrpScript = { name: 'chk', script: 'check-a', interval: 1, weight: -60, reverse: false, rise: 2, fall: 2, initFail: false, loc: { file: 'k.conf', line: 1 } };
+    const inst = vrrpInstance({ priority: 150, trackScripts: [{ name: 'chk', reverse: false, loc: { file: 'k.conf', line: 9 } }] });
+    const { clock, sup } = await setup(inst, [chk], async () => ok);
+    assert.equal(sup.status()[0]!.priority, 90);
+    const priorities: number[] = [];
+    const p = sup.apply(config([inst], [{ ...chk, interval: 3 }]));
+    for (let n = 0; n < 2000; n++) {
+      await clock.advance(1);
+      priorities.push(sup.status()[0]!.priority);
+    }
+    await p;
+    assert.deepEqual([...new Set(priorities)], [90], 'the priority never went back up');
+    ok = true;
+    await clock.advance(10_000);
+    assert.equal(sup.status()[0]!.priority, 150, 'up again after rise successes of the edited script');
+    await whileClockRuns(clock, sup.stop(true));
+  });
 });
