@@ -2,7 +2,7 @@
 // /big?mb=N with N MiB sent slowly (a long download that outlives a
 // failover or an agent restart), and a POST with its name and the bytes it
 // received (an upload: full-sized packets toward the VIP). Exits by itself
-// after --ttl seconds.
+// after --ttl seconds. --bind :: serves IPv6 (and IPv4, dual stack).
 import * as http from 'node:http';
 
 const args = new Map<string, string>();
@@ -37,6 +37,6 @@ const server = http.createServer((req, res) => {
     res.end(`${name}\n`);
   }
 });
-server.listen(port, '0.0.0.0', () => console.log('ready'));
+server.listen(port, args.get('bind') ?? '0.0.0.0', () => console.log('ready'));
 setTimeout(() => process.exit(0), ttl * 1000).unref();
 process.on('SIGTERM', () => process.exit(0));

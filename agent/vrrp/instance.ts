@@ -2,20 +2,17 @@
 // machine wired together, plus what a transition does on the host: VIPs
 // added or removed (ip addr, with their prefix and label), gratuitous ARP /
 // unsolicited NA bursts, notify scripts, tracking into priority or FAULT.
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import { promisify } from 'node:util';
 import type { Logger } from 'pino';
-import type { VrrpInstance } from '../config/model';
+import type { VirtualAddress, VrrpInstance } from '../config/model';
 import type { Clock } from '../health/monitor';
-import { RawSocket, sendFrame } from '../../native/index';
 import { gratuitousArp, unsolicitedNa } from './announce';
+import { systemHost, type VrrpHost, type VrrpSocket } from './host';
 import { VrrpMachine, type VrrpState } from './machine';
 import { decodeAdvert, encodeAdvert, VRRP_MCAST4, VRRP_MCAST6, VRRP_PROTO, type DropReason } from './packet';
-import { effectivePriority, interfaceUp, type ScriptTracker, type TrackState } from './track';
+import { effectivePriority, type ScriptTracker, type TrackState } from './track';
 import { ReferenceCheck } from './reference';
-
-const run = promisify(execFile);
+import { VipOwner } from './vips';
 
 export interface VrrpCounters {
   received: number;
@@ -38,29 +35,34 @@ export interface RunnerDeps {
   onOwnState?: (name: string, from: VrrpState, to: VrrpState) => void;
   /** its master-down timer ran out: may it become master, as far as its sync group goes? */
   mayBecomeMaster?: (name: string) => boolean;
+  /** the host's interfaces, addresses and sockets (tests: a fake) */
+  host?: VrrpHost;
+}
+
+/**
+ * What the instance holds while MASTER: its VIPs, and keepalived's
+ * virtual_ipaddress_excluded (any family, any device), which move with the
+ * state but are not carried in adverts.
+ */
+function owned(i: VrrpInstance): VirtualAddress[] {
+  return [...i.virtualAddresses, ...i.excludedAddresses];
 }
 
 const RESUME_FILE = 'vrrp-resume.json';
 /** a resume note older than this is ignored: the VIPs may have moved meanwhile */
 const RESUME_MAX_AGE_MS = 10_000;
 
-async function addresses(dev: string, family: 'inet' | 'inet6', scope?: string): Promise<string[]> {
-  const args = ['-j', family === 'inet' ? '-4' : '-6', 'addr', 'show', 'dev', dev, ...(scope ? ['scope', scope] : [])];
-  const { stdout } = await run('ip', args, { timeout: 5000 });
-  const links = JSON.parse(stdout || '[]') as { addr_info?: { local?: string }[] }[];
-  return links.flatMap((l) => (l.addr_info ?? []).map((a) => a.local ?? '')).filter(Boolean);
-}
-
 export class VrrpRunner {
   readonly counters: VrrpCounters = { received: 0, sent: 0, dropped: {}, transitions: 0 };
   private machine: VrrpMachine | undefined;
   /** receives: unbound (a bound raw socket only sees packets to its own address), joined to the group */
-  private rx: RawSocket | undefined;
+  private rx: VrrpSocket | undefined;
   /** sends: bound to our primary address, which the v3 checksum covers */
-  private tx: RawSocket | undefined;
+  private tx: VrrpSocket | undefined;
   private primary = '';
   private mac = '';
-  private readonly cancels: (() => void)[] = [];
+  /** the next track_interface poll: one slot, replaced at each poll (a list would grow by one a second) */
+  private cancelPoll: (() => void) | undefined;
   private interfaceStates = new Map<string, boolean>();
   private reference: ReferenceCheck | undefined;
   /** its own fault, from tracking */
@@ -68,12 +70,29 @@ export class VrrpRunner {
   /** imposed by its sync group */
   private groupFault: string | undefined;
   private readonly log: Logger;
+  private readonly host: VrrpHost;
+  private readonly vips: VipOwner;
+  /** the second announcement burst, garp_master_delay after the first */
+  private cancelSecondBurst: (() => void) | undefined;
 
   constructor(
-    readonly inst: VrrpInstance,
+    private current: VrrpInstance,
     private readonly deps: RunnerDeps,
   ) {
+    const inst = current;
     this.log = deps.log.child({ vrrp: inst.name });
+    this.host = deps.host ?? systemHost;
+    this.vips = new VipOwner(owned(inst), inst.interface, this.host, this.log, (added) => this.announced(added));
+  }
+
+  /** its definition (a reload may change it in place: update()) */
+  get inst(): VrrpInstance {
+    return this.current;
+  }
+
+  /** timer cancel handles it holds (constant while it runs: the soak checks it) */
+  get timerHandles(): number {
+    return (this.cancelPoll ? 1 : 0) + (this.cancelSecondBurst ? 1 : 0);
   }
 
   get state(): VrrpState {
@@ -100,18 +119,54 @@ export class VrrpRunner {
 
   async start(): Promise<void> {
     const i = this.inst;
+    this.mac = this.host.mac(i.interface);
+    await this.openSockets();
+    this.machine = new VrrpMachine(
+      { version: i.version, priority: i.priority, advertIntCs: Math.round(i.advertInt * 100), preempt: !i.nopreempt, preemptDelay: i.preemptDelay, primaryAddr: this.primary },
+      this.deps.clock,
+      {
+        sendAdvert: (priority) => this.send(priority),
+        becomeMaster: () => void this.vips.hold(true),
+        releaseMaster: () => void this.vips.hold(false),
+        stateChanged: (state, reason, byGroup) => this.changed(state, reason, byGroup),
+        mayBecomeMaster: () => this.mayBecomeMaster(),
+      },
+    );
+    // tracking: scripts through the supervisor (trackingChanged); interfaces are polled every second
+    this.startTracking();
+    this.retrack(true);
+    const resume = this.takeResumeNote();
+    // VIPs left on the interface by an agent that died are not ours until we are master again
+    if (!resume) await this.vips.settle();
+    this.machine.start(resume || i.initialState === 'MASTER');
+    this.log.info({ interface: i.interface, vrid: i.virtualRouterId, priority: this.machine.priority, version: i.version, from: this.primary }, 'vrrp instance started');
+  }
+
+  /** The receive and send sockets, for the current unicast / multicast setting. */
+  private async openSockets(): Promise<void> {
+    const i = this.inst;
     const v6 = i.family === 'inet6';
-    this.mac = fs.readFileSync(`/sys/class/net/${i.interface}/address`, 'utf8').trim();
-    const vips = new Set(i.virtualAddresses.map((a) => a.addr));
-    const own = (await addresses(i.interface, i.family, v6 ? 'link' : undefined)).filter((a) => !vips.has(a));
-    this.primary = i.unicastSrcIp ?? own[0] ?? '';
-    if (!this.primary) throw new Error(`vrrp_instance ${i.name}: ${i.interface} has no ${v6 ? 'link-local IPv6' : 'IPv4'} address to send from`);
-    this.rx = RawSocket.open(v6 ? 6 : 4, VRRP_PROTO, i.interface, i.unicastPeers.length > 0 ? undefined : this.dsts[0]);
-    this.tx = RawSocket.open(v6 ? 6 : 4, VRRP_PROTO, i.interface);
-    this.tx.bind(this.primary);
+    const vips = new Set(owned(i).map((a) => a.addr));
+    const own = (await this.host.addresses(i.interface, i.family, v6 ? 'link' : undefined)).filter((a) => !vips.has(a));
+    const primary = i.unicastSrcIp ?? own[0] ?? '';
+    if (!primary) throw new Error(`vrrp_instance ${i.name}: ${i.interface} has no ${v6 ? 'link-local IPv6' : 'IPv4'} address to send from`);
+    const rx = this.host.openSocket(v6 ? 6 : 4, VRRP_PROTO, i.interface, i.unicastPeers.length > 0 ? undefined : this.dsts[0]);
+    let tx: VrrpSocket;
+    try {
+      tx = this.host.openSocket(v6 ? 6 : 4, VRRP_PROTO, i.interface);
+      tx.bind(primary);
+    } catch (err) {
+      rx.close();
+      throw err;
+    }
+    this.primary = primary;
+    this.rx = rx;
+    this.tx = tx;
     this.tx.watch(() => {}); // what reaches the bound socket is read by rx too: drain it
-    const want = { family: i.family, version: i.version, vrid: i.virtualRouterId, advertIntCs: Math.round(i.advertInt * 100), checksumAsV2: i.v3ChecksumAsV2, ...(i.authPass !== undefined ? { authPass: i.authPass } : {}) };
     this.rx.watch((p) => {
+      // read at each packet: a reload may change the interval or password in place
+      const c = this.inst;
+      const want = { family: c.family, version: c.version, vrid: c.virtualRouterId, advertIntCs: Math.round(c.advertInt * 100), checksumAsV2: c.v3ChecksumAsV2, ...(c.authPass !== undefined ? { authPass: c.authPass } : {}) };
       const d = decodeAdvert(p.data, p, want);
       if (!d.ok) {
         this.counters.dropped[d.reason] = (this.counters.dropped[d.reason] ?? 0) + 1;
@@ -121,47 +176,78 @@ export class VrrpRunner {
       this.counters.received++;
       this.machine?.receive(d.advert.priority, d.advert.advertIntCs, p.src);
     });
+  }
 
-    this.machine = new VrrpMachine(
-      { version: i.version, priority: i.priority, advertIntCs: Math.round(i.advertInt * 100), preempt: !i.nopreempt, preemptDelay: i.preemptDelay, primaryAddr: this.primary },
-      this.deps.clock,
-      {
-        sendAdvert: (priority) => this.send(priority),
-        becomeMaster: () => void this.takeVips(),
-        releaseMaster: () => void this.releaseVips(),
-        stateChanged: (state, reason, byGroup) => this.changed(state, reason, byGroup),
-        mayBecomeMaster: () => this.mayBecomeMaster(),
-      },
-    );
-    // tracking: scripts notify; interfaces are polled every second
-    for (const t of i.trackScripts) this.deps.scripts.get(t.name)?.onChange(() => this.retrack());
-    for (const t of i.trackInterfaces) this.interfaceStates.set(t.name, interfaceUp(t.name));
+  /** track_interface polling (every second) and the reference address, for the current definition. */
+  private startTracking(): void {
+    const i = this.inst;
+    this.interfaceStates = new Map(i.trackInterfaces.map((t) => [t.name, this.host.interfaceUp(t.name)]));
     const poll = (): void => {
       let changed = false;
-      for (const t of i.trackInterfaces) {
-        const up = interfaceUp(t.name);
+      for (const t of this.inst.trackInterfaces) {
+        const up = this.host.interfaceUp(t.name);
         if (up !== this.interfaceStates.get(t.name)) {
           this.interfaceStates.set(t.name, up);
           changed = true;
         }
       }
       if (changed) this.retrack();
-      this.cancels.push(this.deps.clock.setTimer(1000, poll));
+      this.cancelPoll = this.deps.clock.setTimer(1000, poll);
     };
-    if (i.trackInterfaces.length > 0) this.cancels.push(this.deps.clock.setTimer(1000, poll));
+    if (i.trackInterfaces.length > 0) this.cancelPoll = this.deps.clock.setTimer(1000, poll);
     if (i.referenceAddress) {
-      this.reference = new ReferenceCheck(i.referenceAddress, i.interface, i.advertInt * 1000, i.referenceFall, this.deps.clock, (up) => {
-        this.log[up ? 'info' : 'warn']({ reference: i.referenceAddress }, up ? 'reference address answers again' : 'reference address unanswered: cut off');
+      const address = i.referenceAddress;
+      this.reference = new ReferenceCheck(address, i.interface, i.advertInt * 1000, i.referenceFall, this.deps.clock, this.host, (up) => {
+        this.log[up ? 'info' : 'warn']({ reference: address }, up ? 'reference address answers again' : 'reference address unanswered: cut off');
         this.retrack();
       });
       this.reference.start();
     }
-    this.retrack(true);
-    const resume = this.takeResumeNote();
-    // VIPs left on the interface by an agent that died are not ours until we are master again
-    if (!resume) await this.releaseVips();
-    this.machine.start(resume || i.initialState === 'MASTER');
-    this.log.info({ interface: i.interface, vrid: i.virtualRouterId, priority: this.machine.priority, version: i.version, from: this.primary }, 'vrrp instance started');
+  }
+
+  private stopTracking(): void {
+    this.cancelPoll?.();
+    this.cancelPoll = undefined;
+    this.reference?.stop();
+    this.reference = undefined;
+  }
+
+  /**
+   * A reload changed this instance in a way the protocol allows in place
+   * (not its VRID, interface, version or family: supervisor needsRestart):
+   * keepalived keeps state across a reload, so no transition, no priority 0.
+   * Priority and tracking go through retrack (a master adverts the new
+   * priority at once), timing and preemption into the machine, VIPs added or
+   * removed as they stand (a master announces the new ones), sockets
+   * reopened only if unicast peers or the source changed; notify paths,
+   * password and garp settings are read at use.
+   */
+  async update(next: VrrpInstance): Promise<void> {
+    const prev = this.current;
+    this.current = next;
+    const text = (x: unknown): string => JSON.stringify(x, (k, v: unknown) => (k === 'loc' ? undefined : v));
+    if (text([prev.unicastPeers, prev.unicastSrcIp]) !== text([next.unicastPeers, next.unicastSrcIp])) {
+      // the new sockets first: if they cannot be opened the reload fails and the old ones keep serving
+      const old = [this.rx, this.tx];
+      try {
+        await this.openSockets();
+      } catch (err) {
+        this.current = prev;
+        throw err;
+      }
+      for (const s of old) s?.close();
+    }
+    if (text([prev.trackInterfaces, prev.referenceAddress, prev.referenceFall, prev.advertInt]) !== text([next.trackInterfaces, next.referenceAddress, next.referenceFall, next.advertInt])) {
+      this.stopTracking();
+      this.startTracking();
+    }
+    this.machine?.reconfigure({ advertIntCs: Math.round(next.advertInt * 100), preempt: !next.nopreempt, preemptDelay: next.preemptDelay, primaryAddr: this.primary });
+    this.retrack();
+    const addressesChanged = text(prev.virtualAddresses) !== text(next.virtualAddresses);
+    const settled = this.vips.setAddresses(owned(next));
+    if (addressesChanged) this.machine?.advertiseNow();
+    await settled;
+    this.log.info({ priority: this.priority, state: this.state }, 'vrrp instance updated in place');
   }
 
   private tracked(): TrackState[] {
@@ -173,6 +259,15 @@ export class VrrpRunner {
     for (const t of this.inst.trackInterfaces) out.push({ name: `interface ${t.name}`, up: this.interfaceStates.get(t.name) ?? false, weight: t.weight ?? 0, reverse: t.reverse });
     if (this.reference) out.push({ name: `reference address ${this.reference.address}`, up: this.reference.up, weight: 0, reverse: false });
     return out;
+  }
+
+  /**
+   * A tracked script changed state, or was replaced by a reload: the
+   * supervisor calls this, so an instance follows the script's current
+   * tracker, never one a reload stopped.
+   */
+  trackingChanged(): void {
+    this.retrack();
   }
 
   private retrack(initial = false): void {
@@ -219,34 +314,40 @@ export class VrrpRunner {
     }
   }
 
-  private async takeVips(): Promise<void> {
-    for (const a of this.inst.virtualAddresses) {
-      const dev = a.dev ?? this.inst.interface;
-      await run('ip', ['addr', 'add', `${a.addr}/${a.prefix}`, 'dev', dev, ...(a.label ? ['label', a.label] : [])]).catch((err: Error) => {
-        if (!/File exists/.test(err.message)) this.log.error({ vip: a.addr, err: err.message }, 'adding the VIP failed');
-      });
-    }
-    this.announce();
+  /** Every VIP is in place and still wanted: tell the switches and neighbours. */
+  private announced(added: VirtualAddress[]): void {
+    this.announce(added);
     // keepalived's second burst garp_master_delay later, for switches that missed the first
-    this.cancels.push(this.deps.clock.setTimer(this.inst.garpMasterDelay * 1000, () => this.state === 'MASTER' && this.announce()));
+    this.cancelSecondBurst?.();
+    this.cancelSecondBurst = this.deps.clock.setTimer(this.inst.garpMasterDelay * 1000, () => {
+      this.cancelSecondBurst = undefined;
+      if (this.vips.held) this.announce(added);
+    });
   }
 
-  private announce(): void {
+  /** the MAC an address on `dev` is announced with: that device's own */
+  private macOf(dev: string): string {
+    if (dev === this.inst.interface) return this.mac;
+    try {
+      return this.host.mac(dev);
+    } catch {
+      return this.mac;
+    }
+  }
+
+  private announce(addresses: VirtualAddress[]): void {
     for (let n = 0; n < this.inst.garpMasterRepeat; n++) {
-      for (const a of this.inst.virtualAddresses) {
+      for (const a of addresses) {
         const dev = a.dev ?? this.inst.interface;
         try {
-          sendFrame(dev, this.inst.family === 'inet' ? gratuitousArp(a.addr, this.mac) : unsolicitedNa(a.addr, this.mac, this.primary));
+          // an excluded IPv6 address of an IPv4 instance has no link-local primary to come from: it is its own source (RFC 4861 7.2.6)
+          const v6 = a.addr.includes(':');
+          const src = this.inst.family === 'inet6' ? this.primary : a.addr;
+          this.host.sendFrame(dev, v6 ? unsolicitedNa(a.addr, this.macOf(dev), src) : gratuitousArp(a.addr, this.macOf(dev)));
         } catch (err) {
           this.log.warn({ vip: a.addr, err: (err as Error).message }, 'announcement not sent');
         }
       }
-    }
-  }
-
-  private async releaseVips(): Promise<void> {
-    for (const a of this.inst.virtualAddresses) {
-      await run('ip', ['addr', 'del', `${a.addr}/${a.prefix}`, 'dev', a.dev ?? this.inst.interface]).catch(() => undefined);
     }
   }
 
@@ -301,18 +402,18 @@ export class VrrpRunner {
 
   /** Goes silent keeping the VIPs (an agent restart: the next agent resumes). */
   abandon(): void {
-    for (const c of this.cancels.splice(0)) c();
-    this.reference?.stop();
+    this.stopTracking();
+    this.cancelSecondBurst?.();
     this.machine?.detach();
     this.closeSockets();
   }
 
   /** Priority 0 if master (a backup takes over after Skew_Time), VIPs removed. */
   async stop(): Promise<void> {
-    for (const c of this.cancels.splice(0)) c();
-    this.reference?.stop();
+    this.stopTracking();
+    this.cancelSecondBurst?.();
     this.machine?.stop();
-    await this.releaseVips();
+    await this.vips.hold(false);
     this.closeSockets();
   }
 

@@ -177,6 +177,25 @@ export class VrrpMachine {
     }
   }
 
+  /**
+   * A reload changed timing or preemption in place (keepalived keeps state
+   * across a reload): no transition. A master adverts at the new interval
+   * from now on; a v2 backup expects it (v2 has no Master_Adver_Interval of
+   * its own, 6.1 of RFC 3768), a v3 backup keeps the one its master sends.
+   */
+  reconfigure(c: Pick<MachineConfig, 'advertIntCs' | 'preempt' | 'preemptDelay' | 'primaryAddr'>): void {
+    const intervalChanged = c.advertIntCs !== this.cfg.advertIntCs;
+    this.cfg = { ...this.cfg, ...c };
+    if (!intervalChanged) return;
+    if (this.cfg.version === 2 || this.state !== 'BACKUP') this.masterAdverIntCs = this.cfg.advertIntCs;
+    if (this.state === 'MASTER') this.timer(this.cfg.advertIntCs, () => this.advertTick());
+  }
+
+  /** A master tells its backups at once (its address list changed). */
+  advertiseNow(): void {
+    if (this.state === 'MASTER') this.advertTick();
+  }
+
   /** Tracking changed the priority (keepalived weights). */
   setPriority(priority: number): void {
     if (priority === this.cfg.priority) return;

@@ -83,6 +83,8 @@ export function vrrpChecksum(msg: Buffer, version: 2 | 3, family: Family, src: s
 export function encodeAdvert(a: Advert, family: Family, src: string, dst: string, checksumAsV2 = false): Buffer {
   const alen = family === 'inet' ? 4 : 16;
   const auth = a.version === 2 ? 8 : 0;
+  // the count is one byte: the configuration refuses more (keepalived/vrrp.ts), this never wraps
+  if (a.addresses.length > 255) throw new RangeError(`a VRRP advert carries at most 255 addresses, not ${a.addresses.length}`);
   const msg = Buffer.alloc(8 + a.addresses.length * alen + auth);
   msg[0] = (a.version << 4) | TYPE_ADVERTISEMENT;
   msg[1] = a.vrid;
@@ -140,6 +142,9 @@ export function decodeAdvert(msg: Buffer, rx: Received, want: Expect): { ok: tru
     }
   } else {
     advertIntCs = msg.readUInt16BE(4) & 0x0fff;
+    // 0 is no interval (RFC 5798 5.2.7 counts from 1 centisecond): adopting it
+    // would make Master_Down_Interval Skew_Time alone, about 0, and the backup flap
+    if (advertIntCs === 0) return { ok: false, reason: 'interval' };
   }
   return {
     ok: true,

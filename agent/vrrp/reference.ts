@@ -3,9 +3,10 @@
 // off, and its instance goes to FAULT (giving the VIPs up) until one is
 // answered again. ICMP / ICMPv6 echo through the bridge's raw socket, so no
 // ping binary is needed.
-import { RawSocket } from '../../native/index';
 import type { Clock } from '../health/monitor';
+import ipaddr from 'ipaddr.js';
 import { inetChecksum } from './checksum';
+import type { VrrpHost, VrrpSocket } from './host';
 
 
 /** An echo request; ICMPv6 checksums are filled in by the kernel for raw ICMPv6 sockets. */
@@ -25,8 +26,15 @@ export class ReferenceCheck {
   private seq = 0;
   private answered = true;
   private cancel: (() => void) | undefined;
-  private socket: RawSocket | undefined;
+  private socket: VrrpSocket | undefined;
   private readonly id = process.pid & 0xffff;
+  /**
+   * The address as a value: the configuration may spell it in capitals,
+   * uncompressed, or with a zone (fe80::1%eth0), the kernel reports replies
+   * in its own canonical text; the zone is the interface the socket is
+   * bound to anyway, so it is dropped for sending.
+   */
+  private readonly target: ipaddr.IPv4 | ipaddr.IPv6;
 
   constructor(
     readonly address: string,
@@ -34,14 +42,27 @@ export class ReferenceCheck {
     private readonly intervalMs: number,
     private readonly fall: number,
     private readonly clock: Clock,
+    private readonly host: Pick<VrrpHost, 'openSocket'>,
     private readonly onChange: (up: boolean) => void,
-  ) {}
+  ) {
+    const parsed = ipaddr.parse(address.split('%')[0]!);
+    this.target = parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress() ? (parsed as ipaddr.IPv6).toIPv4Address() : parsed;
+  }
+
+  private isTarget(src: string): boolean {
+    try {
+      const a = ipaddr.parse(src.split('%')[0]!);
+      return a.kind() === this.target.kind() && a.toNormalizedString() === this.target.toNormalizedString();
+    } catch {
+      return false;
+    }
+  }
 
   start(): void {
-    const v6 = this.address.includes(':');
-    this.socket = RawSocket.open(v6 ? 6 : 4, v6 ? 58 : 1, this.ifname);
+    const v6 = this.target.kind() === 'ipv6';
+    this.socket = this.host.openSocket(v6 ? 6 : 4, v6 ? 58 : 1, this.ifname);
     this.socket.watch((p) => {
-      if (p.src !== this.address || p.data.length < 8) return;
+      if (p.data.length < 8 || !this.isTarget(p.src)) return;
       if (p.data[0] === (v6 ? 129 : 0) && p.data.readUInt16BE(4) === this.id && p.data.readUInt16BE(6) === this.seq) this.answered = true;
     });
     this.tick();
@@ -64,7 +85,7 @@ export class ReferenceCheck {
     this.answered = false;
     this.seq = (this.seq + 1) & 0xffff;
     try {
-      this.socket?.send(echoRequest(this.address.includes(':'), this.id, this.seq), this.address);
+      this.socket?.send(echoRequest(this.target.kind() === 'ipv6', this.id, this.seq), this.target.toString());
     } catch {
       /* unreachable now: counted as a miss at the next tick */
     }

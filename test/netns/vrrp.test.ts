@@ -5,7 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Lab, type AgentProcess } from '../../agent/lab/lab';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { Lab, XDPVS_BIN, type AgentProcess } from '../../agent/lab/lab';
 import { sh } from '../../agent/lab/netns';
 import { requireRoot } from '../support/root';
 
@@ -53,6 +55,8 @@ function conf(lab: Lab, o: VrrpOpts): string {
   );
   return lines.join('\n');
 }
+
+const HTTPD = path.join(__dirname, '..', '..', 'agent', 'lab', 'httpd.js');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -180,6 +184,45 @@ describe('VRRP failover between two xdpvs directors', () => {
   });
 });
 
+describe('VRRP reload in place', () => {
+  let lab: Lab;
+
+  after(async () => lab?.cleanup());
+
+  it('adding a VIP and a notify script by reload (SIGHUP): the master stays master (no priority 0), the new VIP is added; the backup never takes over', async () => {
+    requireRoot('netns');
+    lab = new Lab({ tag: 'p', reals: 1, directors: 2, vipOnLink: true });
+    await lab.startServer(0);
+    const c0 = conf(lab, { dev: lab.directors[0]!.dev, priority: 150 });
+    const f0 = lab.writeConfig('p0.conf', c0);
+    const a0 = lab.startAgent(f0, 0);
+    const a1 = lab.startAgent(lab.writeConfig('p1.conf', conf(lab, { dev: lab.directors[1]!.dev, priority: 100 })), 1);
+    await a0.waitFor(/"msg":"vrrp MASTER"/, 20_000);
+    await a1.waitFor(/"msg":"vrrp BACKUP"/, 5_000, true);
+    await sleep(2500); // the election settles: the backup has heard the master
+    const m0 = a0.mark();
+    const m1 = a1.mark();
+    const notified = path.join(lab.workDir, 'notified');
+    const edited = c0
+      .replace(`    ${lab.vip}/32 dev ${lab.directors[0]!.dev}`, `    ${lab.vip}/32 dev ${lab.directors[0]!.dev}\n    198.18.1.101/32 dev ${lab.directors[0]!.dev}`)
+      .replace('  advert_int 1', `  advert_int 1\n  notify_master "touch ${notified}"`);
+    assert.notEqual(edited, c0);
+    fs.writeFileSync(f0, edited);
+    a0.signal('SIGHUP');
+    await a0.waitFor(/configuration reloaded/, 10_000, m0);
+    const has101 = (): boolean => sh('ip', ['-n', lab.directors[0]!.ns, '-o', 'addr', 'show', 'dev', lab.directors[0]!.dev]).includes(' 198.18.1.101/');
+    for (let n = 0; n < 25 && !has101(); n++) await sleep(200);
+    assert.ok(has101(), 'the new VIP is on the master');
+    await sleep(4000); // longer than Master_Down_Interval (3.4 s at priority 100)
+    const after0 = a0.lines.slice(m0).filter((l) => /"msg":"vrrp (MASTER|BACKUP|FAULT|INIT)"/.test(l));
+    assert.deepEqual(after0, [], 'no transition on the reloaded director');
+    assert.ok(!a1.lines.slice(m1).some((l) => /"msg":"vrrp MASTER"/.test(l)), 'the backup never took over');
+    assert.equal(lab.hasVip(0), true);
+    assert.equal(lab.hasVip(1), false);
+    assert.ok(lab.get('/'), 'served through the master');
+  });
+});
+
 describe('VRRP with unicast peers', () => {
   let lab: Lab;
 
@@ -232,6 +275,81 @@ describe('VRRP over IPv6', () => {
     a0.signal('SIGTERM');
     await a1.waitFor(/"msg":"vrrp MASTER"/, 3_000, m1);
     assert.deepEqual([has(0), has(1)], [false, true]);
+  });
+});
+
+describe('IPv6 VRRP with DR and TUN services, the VIPs in the LAN prefix', () => {
+  let lab: Lab;
+  const servers: ChildProcess[] = [];
+
+  after(async () => {
+    for (const p of servers.splice(0)) {
+      p.kill('SIGKILL');
+      if (p.exitCode === null && p.signalCode === null) await once(p, 'exit');
+    }
+    await lab?.cleanup();
+  });
+
+  it('the master serves both VIPs (its health checks do not come from a VIP); on SIGTERM the backup takes over without DAD and serves them', async () => {
+    requireRoot('netns');
+    lab = new Lab({ tag: '6', reals: 2, directors: 2, vipOnLink: true });
+    // One /64 for the LAN. The VIPs sit in it, as a new user puts them, and
+    // nearer the reals' addresses (common prefix) than the directors' own, so
+    // a preferred VIP would win source address selection (RFC 6724 rule 8).
+    const lan = 'fd00:18::';
+    const dr = `${lan}100`;
+    const tun = `${lan}101`;
+    const addr6 = (ns: string, dev: string, a: string): string => sh('ip', ['-n', ns, '-6', 'addr', 'add', a, 'dev', dev, 'nodad']);
+    addr6(lab.client.ns, lab.client.dev, `${lan}200/64`);
+    lab.directors.forEach((d, i) => addr6(d.ns, d.dev, `${lan}${i + 1}/64`));
+    const reals = lab.reals.map((r, i) => {
+      const a = `${lan}11${i + 1}`;
+      addr6(r.ns, r.dev, `${a}/64`);
+      // the VIPs on lo: IPv6 answers neighbour solicitations only for addresses of the link they arrive on
+      addr6(r.ns, 'lo', `${dr}/128`);
+      addr6(r.ns, 'lo', `${tun}/128`);
+      return a;
+    });
+    for (let i = 0; i < lab.reals.length; i++) {
+      const p = spawn('ip', ['netns', 'exec', lab.reals[i]!.ns, process.execPath, HTTPD, '--name', lab.reals[i]!.name, '--port', '80', '--bind', '::', '--ttl', '300'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      servers.push(p);
+      await once(p.stdout!, 'data');
+      sh('ip', ['netns', 'exec', lab.reals[i]!.ns, XDPVS_BIN, 'decap', 'attach', '-i', lab.reals[i]!.dev, '-a', reals[i]!, '--pin-dir', path.join(lab.bpffs, `decap6-${i}`)]);
+    }
+    const v6conf = (d: number, priority: number): string => {
+      const dev = lab.directors[d]!.dev;
+      const service = (vip: string, kind: string): string[] => [
+        `virtual_server ${vip} 80 {`, '  delay_loop 1', '  lb_algo mh', `  lb_kind ${kind}`,
+        ...reals.flatMap((r) => [`  real_server ${r} 80 {`, '    HTTP_GET {', '      url {', '        path /health', '      }', '      connect_timeout 1', '      retry 0', '    }', '  }']),
+        '}'];
+      return lab.writeConfig(`d6-${d}.conf`, [
+        ...service(dr, 'DR'), ...service(tun, 'TUN'),
+        'vrrp_instance VI_6 {', `  interface ${dev}`, '  virtual_router_id 61', `  priority ${priority}`, '  advert_int 1',
+        '  virtual_ipaddress {', `    ${dr}/64 dev ${dev}`, `    ${tun}/64 dev ${dev}`, '  }', '}',
+      ].join('\n'));
+    };
+    await sleep(2500); // the link-local addresses VRRP sends from finish their DAD
+    const a0 = lab.startAgent(v6conf(0, 150), 0);
+    const a1 = lab.startAgent(v6conf(1, 100), 1);
+    await a0.waitFor(/"msg":"vrrp MASTER"/, 20_000);
+    await a1.waitFor(/"msg":"vrrp BACKUP"/, 5_000, true);
+    const get = (vip: string): boolean => spawnSync('ip', ['netns', 'exec', lab.client.ns, 'curl', '-s', '-f', '-g', '-m', '1', `http://[${vip}]/`], { timeout: 5000 }).status === 0;
+    const served = (vip: string, n: number): number => Array.from({ length: n }, () => get(vip)).filter(Boolean).length;
+    const vipLine = (d: number): string => sh('ip', ['-n', lab.directors[d]!.ns, '-6', '-o', 'addr', 'show', 'dev', lab.directors[d]!.dev]).split('\n').filter((l) => l.includes(dr)).join('');
+    // every real up on the master (health checks from its own address), within a few delay_loops
+    for (let n = 0; n < 50 && !(get(dr) && get(tun)); n++) await sleep(200);
+    assert.equal(served(dr, 15), 15, 'DR: 15 of 15 served through the master');
+    assert.equal(served(tun, 15), 15, 'TUN (6in6): 15 of 15 served through the master');
+    assert.match(vipLine(0), /deprecated/, `the VIP is deprecated: ${vipLine(0)}`);
+    assert.doesNotMatch(vipLine(0), /tentative|dadfailed/, `the VIP is usable at once: ${vipLine(0)}`);
+    const m1 = a1.mark();
+    a0.signal('SIGTERM');
+    await a1.waitFor(/"msg":"vrrp MASTER"/, 3_000, m1);
+    assert.doesNotMatch(vipLine(1), /tentative|dadfailed/, `the VIP is usable at once on the new master: ${vipLine(1)}`);
+    // the new master's checks have run since its start: the reals are up there too
+    for (let n = 0; n < 25 && !(get(dr) && get(tun)); n++) await sleep(200);
+    assert.equal(served(dr, 15), 15, 'DR: 15 of 15 served through the new master');
+    assert.equal(served(tun, 15), 15, 'TUN: 15 of 15 served through the new master');
   });
 });
 

@@ -120,6 +120,7 @@ export function readVrrpInstance(c: Collector, n: ConfNode, defaultVersion: 2 | 
     loc: n.loc,
   };
   let version: 2 | 3 | undefined;
+  let advertIntLoc = n.loc;
   const script = (key: 'notifyMaster' | 'notifyBackup' | 'notifyFault' | 'notifyStop' | 'notify'): Handler => (x) => (v[key] = x.args.join(' '));
   walk(c, n, {
     state: (x) => {
@@ -129,7 +130,10 @@ export function readVrrpInstance(c: Collector, n: ConfNode, defaultVersion: 2 | 
     interface: (x) => (v.interface = x.args[0]),
     virtual_router_id: (x) => (v.virtualRouterId = int(c, x.loc, 'virtual_router_id', x.args[0], 1, 255)),
     priority: (x) => (v.priority = int(c, x.loc, 'priority', x.args[0], 1, 255) ?? v.priority),
-    advert_int: (x) => (v.advertInt = seconds(c, x.loc, 'advert_int', x.args[0], 0.01, 255) ?? v.advertInt),
+    advert_int: (x) => {
+      v.advertInt = seconds(c, x.loc, 'advert_int', x.args[0], 0.01, 255) ?? v.advertInt;
+      advertIntLoc = x.loc;
+    },
     version: (x) => (version = int(c, x.loc, 'version', x.args[0], 2, 3) as 2 | 3 | undefined),
     authentication: (x) => {
       let type: string | undefined;
@@ -195,6 +199,13 @@ export function readVrrpInstance(c: Collector, n: ConfNode, defaultVersion: 2 | 
   const family = families.has('inet6') ? 'inet6' : 'inet';
   const ver: 2 | 3 = family === 'inet6' ? 3 : (version ?? defaultVersion);
   if (family === 'inet6' && version === 2) c.warn(n.loc, `vrrp_instance ${name}: IPv6 always runs VRRPv3`, ConfigCode.UNSUPPORTED);
+  // the wire's limits (RFC 5798 5.2.5, 5.2.7): the address count is one byte,
+  // the v3 interval 12 bits of centiseconds; the agent receives an advert
+  // into 2048 bytes, so 8 + 16 * 127 = 2040 is as many IPv6 addresses as fit
+  const count = v.virtualAddresses.length;
+  if (family === 'inet6' && count > 127) c.error(n.loc, `vrrp_instance ${name}: ${count} IPv6 virtual_ipaddress entries; an advert carries at most 127 (it must fit 2048 bytes): move the rest to virtual_ipaddress_excluded or another instance`);
+  else if (count > 255) c.error(n.loc, `vrrp_instance ${name}: ${count} virtual_ipaddress entries; an advert carries at most 255: move the rest to virtual_ipaddress_excluded or another instance`);
+  if (ver === 3 && Math.round(v.advertInt! * 100) > 0x0fff) c.error(advertIntLoc, `vrrp_instance ${name}: advert_int ${v.advertInt} is too long for VRRPv3, which carries at most 40.95 s (4095 centiseconds)`);
   if (v.authPass !== undefined && ver === 3) c.warn(n.loc, `vrrp_instance ${name}: authentication is VRRPv2 only: ignored`, ConfigCode.UNSUPPORTED);
   if (!v.interface || v.virtualRouterId === undefined || v.virtualAddresses.length === 0) return undefined;
   return { ...(v as VrrpInstance), family, version: ver, ...(ver === 3 ? { authPass: undefined } : {}) };
