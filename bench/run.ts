@@ -23,6 +23,12 @@ import { VM_NICS, runInVm } from './vm';
 
 const ROOT = path.join(__dirname, '..', '..');
 const FLOWS = 10_000;
+/**
+ * How long an agent may take to start: a bound, not a measure. Under
+ * software emulation on a busy host, node alone has taken over 30 s to
+ * print its first line.
+ */
+const AGENT_START_MS = 90_000;
 
 export interface BenchOptions {
   seconds: number;
@@ -130,7 +136,7 @@ class Bench {
       const service = (proto: string): string[] => [`  - vip: ${vip}`, '    port: 80', `    protocol: ${proto}`, `    lb_kind: ${method}`, '    reals:', `      - address: ${real.addr}`];
       const cfg = this.tb.writeFile(`bench-${method}.yaml`, ['services:', ...service('udp'), ...service('tcp')].join('\n'));
       const { agent } = this.tb.startAgent(cfg, ['--no-metrics', '--log-level', 'info']);
-      await agent.waitFor(/xdpvs running/, 30_000);
+      await agent.waitFor(/xdpvs running/, AGENT_START_MS);
       await agent.waitFor(/real reached/, 10_000, true);
       return () => agent.stop(AGENT_STOP_MS);
     };
@@ -182,7 +188,7 @@ async function changeTimes(tb: Testbed, n: number): Promise<Record<string, numbe
   );
   const { agent, stateDir } = tb.startAgent(cfg, ['--no-metrics']);
   try {
-    await agent.waitFor(/xdpvs running/, 30_000);
+    await agent.waitFor(/xdpvs running/, AGENT_START_MS);
     const checkToMap: number[] = [];
     const weightToMap: number[] = [];
     for (let i = 0; i < n; i++) {
