@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig } from '../../agent/config/load';
 import { Metrics } from '../../agent/metrics/metrics';
+import { ConfigCode } from '../../agent/config/diagnostics';
 
 const DEPLOY = path.join(__dirname, '..', '..', '..', 'deploy');
 
@@ -16,6 +17,11 @@ describe('deploy/', () => {
       assert.ok(config.services.length > 0);
     });
   }
+
+  it('the README lists every diagnostic code', () => {
+    const readme = fs.readFileSync(path.join(DEPLOY, '..', 'README.md'), 'utf8');
+    for (const code of Object.values(ConfigCode)) assert.ok(readme.includes(`| \`${code}\` |`), `${code} is not in the README's table`);
+  });
 
   it('the Grafana dashboard queries only metrics the agent registers', async () => {
     const metrics = new Metrics({
