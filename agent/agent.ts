@@ -23,7 +23,6 @@ import { ControlServer } from './control/server';
 import { Metrics, type MetricsSource } from './metrics/metrics';
 import { VrrpSupervisor, type VrrpStatus } from './vrrp/supervisor';
 import type { Answer, Request, ServiceRow, StatsAnswer } from './control/protocol';
-import { FEEDBACK_SCHEDULERS, feedbackWeights } from './sched/feedback';
 import { FlowCensus, type FlowCounts } from './dataplane/census';
 import type { XdpMode } from './dataplane/xdp';
 
@@ -46,8 +45,7 @@ export interface AgentOptions {
 const VERSION = (require('../../package.json') as { version: string }).version;
 /**
  * Rest between two walks of the flow table (the census): the connection counts
- * of /metrics, `xdpvs list` and the lc/wlc/sed/nq weights are at most this
- * plus one walk old. Weights are recomputed after every walk.
+ * of /metrics and `xdpvs list` are at most this plus one walk old.
  */
 const CENSUS_REST_MS = 2000;
 /** a flow seen within this many seconds counts as an active connection */
@@ -116,7 +114,6 @@ export class Agent implements MetricsSource {
       connKind: FlowKind.XDPVS_FLOW_CONN,
       activeNs: ACTIVE_FLOW_SECONDS * 1e9,
       restMs: CENSUS_REST_MS,
-      onSnapshot: () => this.feedback(),
       onError: (err) => this.log.error({ err: err.message }, 'reading the flow table failed'),
     });
     this.census.start();
@@ -294,10 +291,10 @@ export class Agent implements MetricsSource {
     this.config = config;
     this.monitor.set(this.targets());
     // as keepalived re-syncs IPVS to its file: runtime weights (`xdpvs real`) end with a reload
-    for (const [key, st] of [...this.states]) {
+    for (const key of [...this.states.keys()]) {
       const up = this.monitor.isUp(key);
       if (up === undefined) this.states.delete(key);
-      else this.states.set(key, { up, ...(st.ringWeight !== undefined ? { ringWeight: st.ringWeight } : {}) });
+      else this.states.set(key, { up });
     }
     await this.refreshReach();
     this.reconcile();
@@ -408,26 +405,6 @@ export class Agent implements MetricsSource {
   flowSnapshot(): { at: number; walkMs: number } {
     const s = this.census?.latest();
     return { at: s?.at ?? 0, walkMs: s?.walkMs ?? 0 };
-  }
-
-  /** lc/wlc/sed/nq: ring weights from live connection counts. */
-  private feedback(): void {
-    const services = this.config.services.filter((s) => FEEDBACK_SCHEDULERS.includes(s.scheduler));
-    if (services.length === 0) return;
-    const counts = this.flowCounts();
-    let changed = false;
-    for (const s of services) {
-      const loads = [...this.prev.reals.values()]
-        .filter((r) => r.service === s.key && !r.sorry && r.active)
-        .map((r) => ({ key: r.key, weight: r.weight, active: counts.get(r.id)?.active ?? 0 }));
-      for (const [key, ringWeight] of feedbackWeights(s.scheduler, loads)) {
-        const st = this.states.get(key) ?? { up: this.monitor.isUp(key) ?? true };
-        if (st.ringWeight === ringWeight) continue;
-        this.states.set(key, { ...st, ringWeight });
-        changed = true;
-      }
-    }
-    if (changed) this.reconcile();
   }
 
   get dataplane(): LbDataplane {

@@ -1,12 +1,11 @@
 // The flow census: the one walk of the flow table, shared by everything that
-// wants connection counts (/metrics, `xdpvs list`, the lc/wlc/sed/nq
-// feedback). The table holds up to millions of entries (a batch read costs
-// the kernel about 0.7 us an entry: 0.7 s of CPU for a million) and the
-// agent's event loop also sends VRRP adverts, so the walk reads in batches,
-// gives the event loop back whenever a turn's time budget is spent, pauses
-// between turns so that it takes a bounded share of a CPU (a process that
-// never sleeps is the one the kernel preempts for longest), and rests between
-// walks. Readers never walk: they get the latest complete snapshot.
+// wants connection counts (/metrics, `xdpvs list`). The table holds up to
+// millions of entries (a batch read costs the kernel about 0.7 us an entry:
+// 0.7 s of CPU for a million) and the agent's event loop also sends VRRP
+// adverts, so the walk reads in batches, gives the event loop back whenever a
+// turn's time budget is spent, pauses between turns so that it takes a
+// bounded share of a CPU (a process that never sleeps is the one the kernel
+// preempts for longest), and rests between walks. Readers never walk: they get the latest complete snapshot.
 import type { Clock } from '../health/monitor';
 
 /** Where a walk stands; opaque to the census (a batch position of the map). */

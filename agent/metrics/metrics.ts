@@ -120,7 +120,7 @@ export class Metrics {
       registers: [r],
     });
     this.reloads = new Counter({ name: 'xdpvs_config_reloads_total', help: 'Configuration reloads by result', labelNames: ['result'], registers: [r] });
-    gauge('xdpvs_flow_snapshot_age_seconds', 'Age of the connection counts (one walk of the flow table, shared by metrics, list and lc/wlc feedback)', [], () => {
+    gauge('xdpvs_flow_snapshot_age_seconds', 'Age of the connection counts (one walk of the flow table, shared by metrics and list)', [], () => {
       const { at } = source.flowSnapshot();
       return at ? [[{}, (Date.now() - at) / 1000]] : [];
     });
