@@ -25,7 +25,7 @@ import { ControlServer } from './control/server';
 import { Metrics, type MetricsSource } from './metrics/metrics';
 import { VrrpSupervisor, type VrrpStatus } from './vrrp/supervisor';
 import type { Answer, Request, ServiceRow, StatsAnswer } from './control/protocol';
-import { FEEDBACK_SCHEDULERS, feedbackWeights } from './sched/feedback';
+import { FlowCensus, type FlowCounts } from './dataplane/census';
 import type { XdpMode } from './dataplane/xdp';
 
 export interface AgentOptions {
@@ -48,17 +48,13 @@ export interface AgentOptions {
 const serviceOfReal = (key: string): string => key.split(' -> ')[0] ?? key;
 
 const VERSION = (require('../../package.json') as { version: string }).version;
-/** how often lc/wlc/sed/nq weights are recomputed from live connection counts */
-const FEEDBACK_INTERVAL_MS = 2000;
+/**
+ * Rest between two walks of the flow table (the census): the connection counts
+ * of /metrics and `xdpvs list` are at most this plus one walk old.
+ */
+const CENSUS_REST_MS = 2000;
 /** a flow seen within this many seconds counts as an active connection */
 export const ACTIVE_FLOW_SECONDS = 60;
-/** at most this many flow entries are read per scan (the map is an LRU of up to millions) */
-const MAX_FLOW_SCAN = 262144;
-
-export interface FlowCounts {
-  active: number;
-  inactive: number;
-}
 
 export class Agent implements MetricsSource {
   private config!: Config;
@@ -75,7 +71,7 @@ export class Agent implements MetricsSource {
   private vipIds = new IdAllocator(0, Limits.XDPVS_MAX_VIPS - 1);
   private realIds = new IdAllocator(1, Limits.XDPVS_MAX_REALS - 1, serviceOfReal);
   private reachTimer: NodeJS.Timeout | undefined;
-  private feedbackTimer: NodeJS.Timeout | undefined;
+  private census: FlowCensus | undefined;
   private attached: { iface: string; mode: XdpMode }[] = [];
   private control: ControlServer | undefined;
   private readonly vrrp: VrrpSupervisor;
@@ -125,7 +121,16 @@ export class Agent implements MetricsSource {
       await this.metrics.listen(this.opts.metrics, this.log);
     }
     this.scheduleReach();
-    this.feedbackTimer = setInterval(() => this.feedback(), FEEDBACK_INTERVAL_MS);
+    this.census = new FlowCensus({
+      reader: this.dp,
+      clock: systemClock,
+      monotonicNs: () => Number(process.hrtime.bigint()), // CLOCK_MONOTONIC, as bpf_ktime_get_ns
+      connKind: FlowKind.XDPVS_FLOW_CONN,
+      activeNs: ACTIVE_FLOW_SECONDS * 1e9,
+      restMs: CENSUS_REST_MS,
+      onError: (err) => this.log.error({ err: err.message }, 'reading the flow table failed'),
+    });
+    this.census.start();
     // VRRP last: a director does not claim VIPs before its maps are warm
     await this.waitReached(5000);
     await this.vrrp.apply(this.config);
@@ -433,10 +438,10 @@ export class Agent implements MetricsSource {
     this.config = config;
     this.monitor.set(this.targets());
     // as keepalived re-syncs IPVS to its file: runtime weights (`xdpvs real`) end with a reload
-    for (const [key, st] of [...this.states]) {
+    for (const key of [...this.states.keys()]) {
       const up = this.monitor.isUp(key);
       if (up === undefined) this.states.delete(key);
-      else this.states.set(key, { up, ...(st.ringWeight !== undefined ? { ringWeight: st.ringWeight } : {}) });
+      else this.states.set(key, { up });
     }
     await this.refreshReach();
     this.reconcile();
@@ -508,8 +513,7 @@ export class Agent implements MetricsSource {
   }
 
   mapUsage(): { map: string; entries: number; capacity: number }[] {
-    let flows = 0;
-    for (const c of this.flowCounts().values()) flows += c.active + c.inactive;
+    const flows = this.census?.latest().entries ?? 0;
     return [
       { map: 'vips', entries: this.prev.vips.size, capacity: this.dp.capacity('vips') },
       { map: 'reals', entries: this.prev.reals.size, capacity: this.dp.capacity('reals') - 1 },
@@ -534,44 +538,17 @@ export class Agent implements MetricsSource {
   }
 
   /**
-   * Connection entries per real id: active when seen in the last
-   * ACTIVE_FLOW_SECONDS, inactive otherwise (xdpvs does not track TCP states,
-   * so this stands in for IPVS's ActiveConn / InActConn).
+   * Connection entries per real id, from the census's latest walk: active when
+   * seen in the last ACTIVE_FLOW_SECONDS, inactive otherwise (xdpvs does not
+   * track TCP states, so this stands in for IPVS's ActiveConn / InActConn).
    */
   flowCounts(): Map<number, FlowCounts> {
-    const counts = new Map<number, FlowCounts>();
-    const now = process.hrtime.bigint(); // CLOCK_MONOTONIC, as bpf_ktime_get_ns
-    const window = BigInt(ACTIVE_FLOW_SECONDS) * 1_000_000_000n;
-    let n = 0;
-    for (const [key, state] of this.dp.flows()) {
-      if (++n > MAX_FLOW_SCAN) break;
-      if (key.kind !== FlowKind.XDPVS_FLOW_CONN) continue;
-      const c = counts.get(state.realId) ?? { active: 0, inactive: 0 };
-      if (now - state.lastSeen <= window) c.active++;
-      else c.inactive++;
-      counts.set(state.realId, c);
-    }
-    return counts;
+    return this.census?.latest().perReal ?? new Map();
   }
 
-  /** lc/wlc/sed/nq: ring weights from live connection counts. */
-  private feedback(): void {
-    const services = this.config.services.filter((s) => FEEDBACK_SCHEDULERS.includes(s.scheduler));
-    if (services.length === 0) return;
-    const counts = this.flowCounts();
-    let changed = false;
-    for (const s of services) {
-      const loads = [...this.prev.reals.values()]
-        .filter((r) => r.service === s.key && !r.sorry && r.active)
-        .map((r) => ({ key: r.key, weight: r.weight, active: counts.get(r.id)?.active ?? 0 }));
-      for (const [key, ringWeight] of feedbackWeights(s.scheduler, loads)) {
-        const st = this.states.get(key) ?? { up: this.monitor.isUp(key) ?? true };
-        if (st.ringWeight === ringWeight) continue;
-        this.states.set(key, { ...st, ringWeight });
-        changed = true;
-      }
-    }
-    if (changed) this.reconcile();
+  flowSnapshot(): { at: number; walkMs: number } {
+    const s = this.census?.latest();
+    return { at: s?.at ?? 0, walkMs: s?.walkMs ?? 0 };
   }
 
   get dataplane(): LbDataplane {
@@ -612,7 +589,7 @@ export class Agent implements MetricsSource {
     }
     if (this.reachTimer) clearTimeout(this.reachTimer);
     this.reachTimer = undefined;
-    if (this.feedbackTimer) clearInterval(this.feedbackTimer);
+    this.census?.stop();
     this.control?.close();
     this.metrics?.close();
     this.monitor?.stop();

@@ -76,6 +76,8 @@ interface RawBridge {
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags: number): number;
   mapDelete(fd: number, key: Buffer): number;
   mapNextKey(fd: number, key: Buffer | null, keyBytes: number): Buffer | number;
+  mapLookupBatch(fd: number, inBatch: Buffer | null, outBatch: Buffer, keys: Buffer, values: Buffer, count: number): { error: number; count: number };
+  mapUpdateBatch(fd: number, keys: Buffer, values: Buffer, count: number, flags: number): { error: number; count: number };
   mapCreate(opts: {
     type: number;
     name: string;
@@ -185,6 +187,19 @@ export const XdpAttached = { NONE: 0, DRV: 1, SKB: 2, HW: 3, MULTI: 4 } as const
 
 export type XdpMode = 'native' | 'generic';
 
+/** One batch of a walk (BPF_MAP_LOOKUP_BATCH). */
+export interface MapBatch {
+  /** entries read: key i at keys[i * keySize], value i at values[i * valueStride] */
+  count: number;
+  keys: Buffer;
+  values: Buffer;
+  /** where the next batch starts; undefined: the walk is complete */
+  next: Buffer | undefined;
+}
+
+const ENOENT = 2;
+const ENOSPC = 28;
+
 let cpus: number | undefined;
 
 /** Number of possible CPUs: the length of every per-CPU value. */
@@ -284,6 +299,44 @@ export class BpfMap {
       key = check(ret, this.op('iterate'));
       yield key;
     }
+  }
+
+  /** Bytes of one value as the kernel copies it out: per-CPU maps hold one per possible CPU. */
+  get valueStride(): number {
+    return this.perCpu ? this.perCpuStride * possibleCpus() : this.valueSize;
+  }
+
+  /**
+   * Up to `count` entries in one syscall (BPF_MAP_LOOKUP_BATCH), from the
+   * start (`cursor` undefined) or where the previous batch ended. Walking a
+   * map that changes meanwhile can miss or repeat entries changed during the
+   * walk, as BPF_MAP_GET_NEXT_KEY can. `into` re-uses buffers of at least
+   * count entries.
+   */
+  lookupBatch(cursor: Buffer | undefined, count: number, into?: { keys: Buffer; values: Buffer }): MapBatch {
+    // hash maps keep a bucket index (u32) as the position, the others a key
+    const next = Buffer.alloc(Math.max(this.keySize, 8));
+    for (let want = count; ; want *= 2) {
+      const keys = into && into.keys.length >= want * this.keySize ? into.keys : Buffer.alloc(want * this.keySize);
+      const values = into && into.values.length >= want * this.valueStride ? into.values : Buffer.alloc(want * this.valueStride);
+      const r = raw.mapLookupBatch(this.fd, cursor ?? null, next, keys, values, want);
+      if (r.error === -ENOENT) return { count: r.count, keys, values, next: undefined };
+      // ENOSPC: one hash bucket holds more entries than `want`
+      if (r.error === -ENOSPC && r.count === 0 && want < 1 << 20) continue;
+      check(r.error, this.op(`batch lookup (${want} entries) in`));
+      return { count: r.count, keys, values, next };
+    }
+  }
+
+  /** Writes `count` entries in one syscall (BPF_MAP_UPDATE_BATCH); keys and values packed back to back. */
+  updateBatch(keys: Buffer, values: Buffer, count: number, flags: number = UpdateFlags.ANY): void {
+    if (count === 0) return;
+    if (keys.length < count * this.keySize || values.length < count * this.valueStride) {
+      throw new RangeError(`${this.op('batch update')}: ${count} entries want ${count * this.keySize} key and ${count * this.valueStride} value bytes`);
+    }
+    // on failure the kernel may or may not have written some: it reports a count only once it started
+    const r = raw.mapUpdateBatch(this.fd, keys, values, count, flags);
+    check(r.error, this.op(`batch update (${count} entries) of`));
   }
 
   pin(pinPath: string): void {

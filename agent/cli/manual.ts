@@ -44,8 +44,10 @@ The configuration is a
 used unchanged (virtual_server, real_server, TCP_CHECK, HTTP_GET, SSL_GET,
 UDP_CHECK, MISC_CHECK, vrrp_instance, vrrp_script, vrrp_sync_group), or the same
 model in YAML or JSON; the format follows the file name, else the content.
-Schedulers: rr, wrr, lc, wlc, sh, dh, mh, sed, nq; forwarding methods: DR and
-TUN.
+Schedulers: rr, wrr, lc, wlc, sh, dh, mh, sed, nq (lc, wlc, sed and nq are
+weighted consistent hashing, the same on every director, so that a backup
+taking over keeps the connections; they do not follow connection counts);
+forwarding methods: DR and TUN.
 A keyword xdpvs does not support is a warning and an invalid value an error,
 each with its file and line;
 .B xdpvs check

@@ -5,7 +5,7 @@ import type { SourceLoc } from './diagnostics';
 
 export type Protocol = 'tcp' | 'udp';
 export type Method = 'dr' | 'tun';
-/** IPVS scheduler names; lc/wlc/sed/nq are fed back as weights by the agent. */
+/** IPVS scheduler names; lc/wlc/sed/nq are weighted Maglev rings, the same on every director (reconcile/desired.ts). */
 export type Scheduler = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sh' | 'dh' | 'mh' | 'sed' | 'nq';
 export const SCHEDULERS: readonly Scheduler[] = ['rr', 'wrr', 'lc', 'wlc', 'sh', 'dh', 'mh', 'sed', 'nq'];
 

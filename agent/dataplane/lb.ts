@@ -76,6 +76,36 @@ function checkSizes(obj: BpfObject, sizes: Record<string, { keySize: number; val
   }
 }
 
+/** Every slot of a table map, in one batch read. */
+function readTable(m: BpfMap): Uint32Array {
+  const out = new Uint32Array(m.maxEntries);
+  let cursor: Buffer | undefined;
+  let n = 0;
+  do {
+    const b = m.lookupBatch(cursor, m.maxEntries - n);
+    for (let i = 0; i < b.count && n < out.length; i++, n++) out[b.keys.readUInt32LE(i * 4)] = b.values.readUInt32LE(i * 4);
+    cursor = b.next;
+  } while (cursor && n < out.length);
+  return out;
+}
+
+/** Writes slots `which` (null: all) of `want` into a table map, in batches. */
+function writeSlots(m: BpfMap, which: number[] | null, want: Uint32Array): void {
+  const count = which ? which.length : want.length;
+  const BATCH = 16384;
+  for (let base = 0; base < count; base += BATCH) {
+    const n = Math.min(BATCH, count - base);
+    const keys = Buffer.alloc(n * 4);
+    const values = Buffer.alloc(n * 4);
+    for (let j = 0; j < n; j++) {
+      const slot = which ? which[base + j]! : base + j;
+      keys.writeUInt32LE(slot, j * 4);
+      values.writeUInt32LE(want[slot]!, j * 4);
+    }
+    m.updateBatch(keys, values, n);
+  }
+}
+
 function sumStats<T>(codec: AnyStruct, perCpu: Buffer[] | undefined): T {
   const total: Record<string, bigint> = {};
   for (const name of Object.keys(codec.fields)) total[name] = 0n;
@@ -161,6 +191,10 @@ export class LbDataplane {
   private readonly maps: Record<keyof typeof LB_MAPS, BpfMap>;
   /** the inner table maps this process opened or created, by VIP id */
   private readonly tableMaps = new Map<number, BpfMap>();
+  /** each VIP's table as this process last wrote it, so a rewrite reads nothing back */
+  private readonly written = new Map<number, Uint32Array>();
+  /** buffers of the flow census's batch reads, re-used */
+  private flowScratch: { keys: Buffer; values: Buffer } | undefined;
   /** the program an earlier agent pinned (and maybe left attached), opened at load */
   private readonly pinnedProgram: BpfProgram | undefined;
 
@@ -254,20 +288,23 @@ export class LbDataplane {
 
   /**
    * Writes a VIP's table (Maglev ring or rr sequence). A table of the same
-   * length is updated in place, only the slots that differ; another length
-   * gets a new inner map, swapped in with one update of `tables`.
+   * length is updated in place, only the slots that differ from what this
+   * process last wrote (read back once, after a restart); another length gets
+   * a new inner map, swapped in with one update of `tables`. Slots go in
+   * batches (BPF_MAP_UPDATE_BATCH): a 65537-slot ring is a few syscalls.
    */
   setTable(vipId: number, realIds: ArrayLike<number>): void {
     if (realIds.length === 0) throw new RangeError(`table of VIP id ${vipId} is empty: delete it instead`);
+    const want = Uint32Array.from(realIds);
     // a table this process cannot open without CAP_SYS_ADMIN (no pin) is replaced whole
     const current = this.tableMaps.get(vipId) ?? this.pinnedTable(vipId);
     if (current) this.tableMaps.set(vipId, current);
-    if (current && current.maxEntries === realIds.length) {
-      for (let i = 0; i < realIds.length; i++) {
-        const key = u32key(i);
-        const old = current.lookup(key);
-        if (!old || old.readUInt32LE(0) !== realIds[i]) current.update(key, u32key(realIds[i] ?? 0));
-      }
+    if (current && current.maxEntries === want.length) {
+      const have = this.written.get(vipId) ?? readTable(current);
+      const changed: number[] = [];
+      for (let i = 0; i < want.length; i++) if (have[i] !== want[i]) changed.push(i);
+      writeSlots(current, changed, want);
+      this.written.set(vipId, want);
       return;
     }
     const inner = createMap({
@@ -275,11 +312,11 @@ export class LbDataplane {
       name: `table${vipId}`,
       keySize: 4,
       valueSize: 4,
-      maxEntries: realIds.length,
+      maxEntries: want.length,
       flags: MapFlags.INNER_MAP,
     });
     try {
-      for (let i = 0; i < realIds.length; i++) inner.update(u32key(i), u32key(realIds[i] ?? 0));
+      writeSlots(inner, null, want);
       const fd = Buffer.alloc(4);
       fd.writeInt32LE(inner.fd);
       this.maps.tables.update(u32key(vipId), fd);
@@ -289,6 +326,7 @@ export class LbDataplane {
     }
     current?.close();
     this.tableMaps.set(vipId, inner);
+    this.written.set(vipId, want);
     // after the swap: a pin that lags (a crash in between) is noticed by its id in tableMap
     const pin = this.tablePin(vipId);
     if (pin) pinReplacing(pin, (at) => inner.pin(at));
@@ -297,14 +335,12 @@ export class LbDataplane {
   /** The real ids of a VIP's table, or undefined when it has none. */
   table(vipId: number): number[] | undefined {
     const m = this.tableMap(vipId);
-    if (!m) return undefined;
-    const out: number[] = [];
-    for (let i = 0; i < m.maxEntries; i++) out.push(m.lookup(u32key(i))?.readUInt32LE(0) ?? 0);
-    return out;
+    return m ? [...readTable(m)] : undefined;
   }
 
   deleteTable(vipId: number): void {
     this.maps.tables.delete(u32key(vipId));
+    this.written.delete(vipId);
     this.tableMaps.get(vipId)?.close();
     this.tableMaps.delete(vipId);
     const pin = this.tablePin(vipId);
@@ -382,6 +418,27 @@ export class LbDataplane {
   flow(key: FlowKeyValue): FlowStateValue | undefined {
     const v = this.maps.flows.lookup(FlowKey.encode(key));
     return v ? FlowState.decode(v) : undefined;
+  }
+
+  /**
+   * The flow census's reader (census.ts): up to `max` entries per syscall
+   * (BPF_MAP_LOOKUP_BATCH), decoding only kind, real id and last seen.
+   */
+  readFlows(cursor: unknown, max: number, visit: (kind: number, realId: number, lastSeenNs: number) => void): unknown {
+    const flows = this.maps.flows;
+    if (!this.flowScratch || this.flowScratch.keys.length < max * flows.keySize) {
+      this.flowScratch = { keys: Buffer.alloc(max * flows.keySize), values: Buffer.alloc(max * flows.valueStride) };
+    }
+    const b = flows.lookupBatch(cursor as Buffer | undefined, max, this.flowScratch);
+    const kindAt = FlowKey.fields.kind.offset;
+    const realAt = FlowState.fields.realId.offset;
+    const seenAt = FlowState.fields.lastSeen.offset;
+    for (let i = 0; i < b.count; i++) {
+      const v = i * flows.valueStride;
+      const seen = b.values.readUInt32LE(v + seenAt + 4) * 4294967296 + b.values.readUInt32LE(v + seenAt);
+      visit(b.keys[i * flows.keySize + kindAt]!, b.values.readUInt32LE(v + realAt), seen);
+    }
+    return b.next;
   }
 
   *flows(): Generator<[FlowKeyValue, FlowStateValue]> {

@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Logger } from 'pino';
 import type { CheckResult } from '../health/checkers';
 import type { ServiceRow, StatsAnswer } from '../control/protocol';
+import { LagMonitor } from './lag';
 
 export interface MetricsSource {
   services(): ServiceRow[];
@@ -14,6 +15,8 @@ export interface MetricsSource {
   mapUsage(): { map: string; entries: number; capacity: number }[];
   info(): { version: string; format: string; config: string };
   vrrpStatus(): { name: string; state: string; priority: number; counters: { received: number; sent: number; dropped: Partial<Record<string, number>>; transitions: number } }[];
+  /** when the flow counts were taken (Date.now() ms; 0: not yet) and how long the walk took */
+  flowSnapshot(): { at: number; walkMs: number };
 }
 
 const VRRP_STATES: Record<string, number> = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3 };
@@ -43,6 +46,7 @@ export class Metrics {
   private readonly checks: Counter;
   private readonly reloads: Counter;
   private server: http.Server | undefined;
+  private readonly lag: LagMonitor;
   /** one snapshot per scrape, shared by the collectors */
   private snapshot: { at: number; services: ServiceRow[] } | undefined;
 
@@ -116,6 +120,22 @@ export class Metrics {
       registers: [r],
     });
     this.reloads = new Counter({ name: 'xdpvs_config_reloads_total', help: 'Configuration reloads by result', labelNames: ['result'], registers: [r] });
+    gauge('xdpvs_flow_snapshot_age_seconds', 'Age of the connection counts (one walk of the flow table, shared by metrics and list)', [], () => {
+      const { at } = source.flowSnapshot();
+      return at ? [[{}, (Date.now() - at) / 1000]] : [];
+    });
+    gauge('xdpvs_flow_walk_seconds', 'Duration of the last complete walk of the flow table', [], () => {
+      const { at, walkMs } = source.flowSnapshot();
+      return at ? [[{}, walkMs / 1000]] : [];
+    });
+    const lag = new Histogram({
+      name: 'xdpvs_event_loop_lag_seconds',
+      help: 'How late a 10 ms timer of the agent fires: the delay any VRRP advert or health check may see',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [r],
+    });
+    this.lag = new LagMonitor((s) => lag.observe(s));
+    this.lag.start();
   }
 
   observeCheck(realKey: string, type: string, result: CheckResult): void {
@@ -153,6 +173,7 @@ export class Metrics {
   }
 
   close(): void {
+    this.lag.stop();
     this.server?.close();
   }
 }

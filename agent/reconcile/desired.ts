@@ -27,8 +27,6 @@ export interface RealState {
   up: boolean;
   /** weight set at runtime (`xdpvs real weight`), overriding the configured one */
   weight?: number;
-  /** lc/wlc/sed/nq: the ring weight from live connection counts (agent/sched/feedback.ts) */
-  ringWeight?: number;
 }
 
 export interface DesiredReal {
@@ -47,8 +45,6 @@ export interface DesiredReal {
   mtu: number;
   active: boolean;
   weight: number;
-  /** the weight its table share follows: ringWeight when fed back, else weight */
-  ringWeight: number;
   up: boolean;
   sorry: boolean;
 }
@@ -94,7 +90,14 @@ const SCHED: Record<Service['scheduler'], number> = {
   dh: Sched.XDPVS_SCHED_DH,
   rr: Sched.XDPVS_SCHED_RR,
   wrr: Sched.XDPVS_SCHED_RR,
-  // lc/wlc/sed/nq: a Maglev ring whose weights the agent feeds from live counts
+  // LEAST_CONNECTION: lc/wlc/sed/nq are weighted Maglev rings. IPVS picks by
+  // the connection counts of the one director; here a backup that takes over
+  // never saw the master's flows and finds their real again only by hashing
+  // them the way the master did, so the ring cannot follow either director's
+  // counts. Without connection sync between directors, least-connection and
+  // surviving a failover exclude each other; xdpvs keeps the connections.
+  // Over many connections of similar length the shares match wlc's (W/sum W);
+  // lc gives every real of positive weight the same share.
   lc: Sched.XDPVS_SCHED_MH,
   wlc: Sched.XDPVS_SCHED_MH,
   sed: Sched.XDPVS_SCHED_MH,
@@ -125,7 +128,6 @@ function describe(
   key: string,
   ep: Endpoint,
   weight: number,
-  ringWeight: number,
   up: boolean,
   sorry: boolean,
   inputs: Inputs,
@@ -147,7 +149,6 @@ function describe(
     // unreachable or failed reals lose their flows; drained ones keep them
     active: up && reach !== undefined,
     weight,
-    ringWeight,
     up,
     sorry,
   };
@@ -171,7 +172,7 @@ export function desiredState(inputs: Inputs): DesiredState {
       const up = state?.up ?? !svc.alpha;
       // inhibit_on_failure: a failed real shows weight 0, as keepalived sets it in IPVS
       const weight = !up && r.inhibitOnFailure ? 0 : weightOf(r, state);
-      reals.push(describe(svc, key, r, weight, state?.ringWeight ?? weight, up, false, inputs));
+      reals.push(describe(svc, key, r, weight, up, false, inputs));
     }
     let serving = reals.filter((r) => r.active && r.weight > 0);
     const liveWeight = serving.reduce((sum, r) => sum + r.weight, 0);
@@ -182,7 +183,7 @@ export function desiredState(inputs: Inputs): DesiredState {
       serving = [];
       const key = sorryKey(svc);
       liveReals.add(key);
-      const sorry = describe(svc, key, svc.sorryServer, 1, 1, true, true, inputs);
+      const sorry = describe(svc, key, svc.sorryServer, 1, true, true, inputs);
       reals.push(sorry);
       if (sorry.active) serving = [sorry];
     }
@@ -197,9 +198,11 @@ export function desiredState(inputs: Inputs): DesiredState {
         const weights = serving.map((r) => ({ id: r.id, weight: svc.scheduler === 'rr' ? 1 : r.weight }));
         table = [...buildWrrSequence(weights, Limits.XDPVS_MAX_TABLE)];
       } else {
-        // fed-back weights of 0 (nq: busy reals while others idle) leave the ring, never all of it
-        const fed = serving.filter((r) => r.ringWeight > 0);
-        const ring = (fed.length > 0 ? fed : serving).map((r) => ({ key: endpointKey(r), id: r.id, weight: fed.length > 0 ? r.ringWeight : r.weight }));
+        // lc/wlc/sed/nq too: a function of configuration, health and runtime
+        // weights only, never of this director's connection counts, so every
+        // director builds the same ring and a backup lands a master's flows
+        // where the master did (see LEAST_CONNECTION below)
+        const ring = serving.map((r) => ({ key: endpointKey(r), id: r.id, weight: svc.scheduler === 'lc' ? 1 : r.weight }));
         table = [...buildMaglevRing(ring, config.ringSize)];
       }
     }

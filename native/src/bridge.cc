@@ -237,6 +237,45 @@ Napi::Value MapNextKey(const Napi::CallbackInfo &info) {
   return next;
 }
 
+// mapLookupBatch(fd, inBatch | null, outBatch, keys, values, count) -> {error, count}
+// BPF_MAP_LOOKUP_BATCH: up to `count` entries after the position `inBatch`
+// (null: from the start) into `keys` and `values`, the next position into
+// `outBatch`. error is 0 or -errno; -ENOENT means the walk is complete, and
+// `count` entries were still read (the kernel reports both at once).
+Napi::Value MapLookupBatch(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  void *in = info[1].IsNull() ? nullptr : Buf(info[1]).Data();
+  auto out = Buf(info[2]);
+  auto keys = Buf(info[3]);
+  auto values = Buf(info[4]);
+  uint32_t count = info[5].As<Napi::Number>().Uint32Value();
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  errno = 0;
+  int ret = bpf_map_lookup_batch(Fd(info[0]), in, out.Data(), keys.Data(), values.Data(), &count, &opts);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("error", ret < 0 ? Napi::Number::New(env, -(errno ? errno : -ret)) : Napi::Number::New(env, 0));
+  o.Set("count", Napi::Number::New(env, count));
+  return o;
+}
+
+// mapUpdateBatch(fd, keys, values, count, flags) -> {error, count}
+// BPF_MAP_UPDATE_BATCH: `count` entries in one call; on failure `count` is
+// how many were written when the kernel got that far, else the count given.
+Napi::Value MapUpdateBatch(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto keys = Buf(info[1]);
+  auto values = Buf(info[2]);
+  uint32_t count = info[3].As<Napi::Number>().Uint32Value();
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  opts.elem_flags = static_cast<uint64_t>(info[4].As<Napi::Number>().Int64Value());
+  errno = 0;
+  int ret = bpf_map_update_batch(Fd(info[0]), keys.Data(), values.Data(), &count, &opts);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("error", ret < 0 ? Napi::Number::New(env, -(errno ? errno : -ret)) : Napi::Number::New(env, 0));
+  o.Set("count", Napi::Number::New(env, count));
+  return o;
+}
+
 // mapCreate({type, name, keySize, valueSize, maxEntries, flags, innerMapFd}) -> fd | -errno
 Napi::Value MapCreate(const Napi::CallbackInfo &info) {
   Napi::Object a = info[0].As<Napi::Object>();
@@ -705,6 +744,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mapUpdate", Napi::Function::New(env, MapUpdate));
   exports.Set("mapDelete", Napi::Function::New(env, MapDelete));
   exports.Set("mapNextKey", Napi::Function::New(env, MapNextKey));
+  exports.Set("mapLookupBatch", Napi::Function::New(env, MapLookupBatch));
+  exports.Set("mapUpdateBatch", Napi::Function::New(env, MapUpdateBatch));
   exports.Set("mapCreate", Napi::Function::New(env, MapCreate));
   exports.Set("mapInfo", Napi::Function::New(env, MapInfo));
   exports.Set("progInfo", Napi::Function::New(env, ProgInfo));

@@ -29,6 +29,56 @@ describe('native bridge on a loaded object', () => {
     }
   });
 
+  it('batch update writes entries in one call; a batch walk in small steps finds each once and ends', () => {
+    requireRoot('packet');
+    const n = 5000;
+    for (const type of [MapType.LRU_HASH, MapType.HASH, MapType.ARRAY]) {
+      const m = createMap({ type, name: 'batch', keySize: 4, valueSize: 8, maxEntries: 8192 });
+      try {
+        const keys = Buffer.alloc(n * 4);
+        const values = Buffer.alloc(n * 8);
+        for (let i = 0; i < n; i++) {
+          keys.writeUInt32LE(i, i * 4);
+          values.writeUInt32LE(i * 3, i * 8);
+        }
+        m.updateBatch(keys, values, n);
+        const seen = new Map<number, number>();
+        let cursor: Buffer | undefined;
+        let batches = 0;
+        do {
+          const b = m.lookupBatch(cursor, 700);
+          assert.ok(b.count <= 700);
+          for (let i = 0; i < b.count; i++) {
+            const k = b.keys.readUInt32LE(i * 4);
+            assert.equal(seen.has(k), false, `key ${k} read twice`);
+            seen.set(k, b.values.readUInt32LE(i * 8));
+          }
+          cursor = b.next;
+        } while (cursor && ++batches < 100);
+        assert.equal(cursor, undefined, 'the walk ended');
+        // an array holds every index; the hashes hold what was written
+        assert.equal(seen.size, type === MapType.ARRAY ? 8192 : n);
+        for (let i = 0; i < n; i++) assert.equal(seen.get(i), i * 3);
+      } finally {
+        m.close();
+      }
+    }
+  });
+
+  it('a batch update of too few bytes, or of a bad flag, names the map and the entries', () => {
+    requireRoot('packet');
+    const m = createMap({ type: MapType.HASH, name: 'batchbad', keySize: 4, valueSize: 4, maxEntries: 4 });
+    try {
+      assert.throws(() => m.updateBatch(Buffer.alloc(4), Buffer.alloc(8), 2), /batch update map batchbad .*2 entries want 8 key and 8 value bytes/);
+      assert.throws(
+        () => m.updateBatch(Buffer.alloc(8), Buffer.alloc(8), 2, 99),
+        (e: unknown) => e instanceof BpfError && e.code === 'EINVAL' && /batch update \(2 entries\) of map batchbad/.test(e.message),
+      );
+    } finally {
+      m.close();
+    }
+  });
+
   it('per-CPU maps answer one value per possible CPU and take one value for all', () => {
     requireRoot('packet');
     const m = createMap({ type: MapType.PERCPU_ARRAY, name: 'pcpu', keySize: 4, valueSize: 12, maxEntries: 2 });

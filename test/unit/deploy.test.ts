@@ -30,12 +30,14 @@ describe('deploy/', () => {
       mapUsage: () => [],
       info: () => ({ version: '0', format: 'yaml', config: 'x' }),
       vrrpStatus: () => [],
+      flowSnapshot: () => ({ at: 0, walkMs: 0 }),
     });
     const exported = new Set<string>();
     for (const m of await metrics.registry.getMetricsAsJSON()) {
       exported.add(m.name);
       if (String(m.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) exported.add(m.name + s);
     }
+    metrics.close();
     const dashboard = fs.readFileSync(path.join(DEPLOY, 'grafana-dashboard.json'), 'utf8');
     const used = new Set(dashboard.match(/xdpvs_[a-z_]+/g));
     assert.ok(used.size >= 8);

@@ -187,19 +187,15 @@ describe('reconcile', () => {
     assert.equal(w.dp.tables.get(1)?.length, 251);
   });
 
-  it('fed-back ring weights (wlc) shape the ring; a fed-back 0 (nq) leaves it while the real stays active', () => {
-    const svc = service('192.0.2.10', [real('10.0.1.1'), real('10.0.1.2')], { scheduler: 'wlc' });
-    const w = new World(cfg([svc]));
-    w.step();
-    w.states.set(realKey(svc, svc.reals[0]!), { up: true, ringWeight: 100 });
-    w.states.set(realKey(svc, svc.reals[1]!), { up: true, ringWeight: 25 });
-    w.step();
-    const share = (id: number): number => (w.dp.tables.get(0) ?? []).filter((x) => x === id).length / 251;
-    assert.ok(Math.abs(share(1) - 0.8) < 0.01 && Math.abs(share(2) - 0.2) < 0.01, `${share(1)} ${share(2)}`);
-    w.states.set(realKey(svc, svc.reals[1]!), { up: true, ringWeight: 0 });
-    assert.deepEqual(w.step(), ['table 0']);
-    assert.deepEqual(w.tableOf(), new Set([1]));
-    assert.equal(w.dp.reals.get(2)?.flags, 1);
+  it('lc/wlc/sed/nq build the mh ring of the configured weights (lc: equal), the same on every director', () => {
+    const ringOf = (scheduler: Service['scheduler'], weights: [number, number]): number[] | undefined => {
+      const w = new World(cfg([service('192.0.2.10', [real('10.0.1.1', weights[0]), real('10.0.1.2', weights[1])], { scheduler })]));
+      w.step();
+      return w.dp.tables.get(0);
+    };
+    const mh31 = ringOf('mh', [3, 1]);
+    for (const s of ['wlc', 'sed', 'nq'] as const) assert.deepEqual(ringOf(s, [3, 1]), mh31, s);
+    assert.deepEqual(ringOf('lc', [3, 1]), ringOf('mh', [1, 1]));
   });
 
   it('ids stay with their keys across reloads; a removed service is deleted and its reals go inactive', () => {

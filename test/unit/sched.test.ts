@@ -5,7 +5,6 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { buildMaglevRing, DEFAULT_RING_SIZE, isPrime, type MaglevReal } from '../../agent/sched/maglev';
 import { buildWrrSequence } from '../../agent/sched/wrr';
-import { feedbackWeights } from '../../agent/sched/feedback';
 
 const M = DEFAULT_RING_SIZE;
 const reals = (n: number, weight = (_i: number) => 1): MaglevReal[] =>
@@ -128,29 +127,5 @@ describe('weighted round-robin sequence', () => {
     assert.ok((c.get(3) ?? 0) >= 1);
     const ratio = (c.get(1) ?? 0) / (c.get(2) ?? 1);
     assert.ok(Math.abs(ratio - 65535 / 30000) < 0.05, `ratio ${ratio}`);
-  });
-});
-
-describe('connection feedback for lc / wlc / sed / nq', () => {
-  it('wlc: ring weight follows weight / (connections + 1), scaled to 100', () => {
-    const w = feedbackWeights('wlc', [
-      { key: 'a', weight: 2, active: 0 },
-      { key: 'b', weight: 1, active: 0 },
-      { key: 'c', weight: 2, active: 3 },
-    ]);
-    assert.deepEqual(Object.fromEntries(w), { a: 100, b: 50, c: 25 });
-  });
-
-  it('lc ignores weights; nq sends everything to idle reals while there are some', () => {
-    assert.deepEqual(Object.fromEntries(feedbackWeights('lc', [{ key: 'a', weight: 5, active: 1 }, { key: 'b', weight: 1, active: 0 }])), { a: 50, b: 100 });
-    assert.deepEqual(
-      Object.fromEntries(feedbackWeights('nq', [{ key: 'a', weight: 1, active: 4 }, { key: 'b', weight: 1, active: 0 }])),
-      { a: 0, b: 100 },
-    );
-  });
-
-  it('weight 0 reals stay out; no real gives nothing', () => {
-    assert.deepEqual(Object.fromEntries(feedbackWeights('wlc', [{ key: 'a', weight: 0, active: 0 }, { key: 'b', weight: 1, active: 9 }])), { b: 100 });
-    assert.equal(feedbackWeights('wlc', []).size, 0);
   });
 });
