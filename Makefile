@@ -43,7 +43,7 @@ deb: build
 
 # one runner over all layers, so its closing line counts every test
 test: build
-	$(PIN_CPU) $(NODE_TEST) --test-concurrency=1 dist/test/unit/ dist/test/packet/ dist/test/netns/ dist/test/vm/ dist/test/fresh/
+	$(PIN_CPU) $(NODE_TEST) --test-concurrency=1 dist/test/unit/ dist/test/packet/ dist/test/netns/ dist/test/vm/ dist/test/fresh/ dist/test/soak/
 
 test-unit: build
 	$(NODE_TEST) dist/test/unit/
