@@ -43,6 +43,7 @@ import {
   type FlowSpec,
 } from '../support/packet';
 import { requireRoot } from '../support/root';
+import { rng } from '../support/rng';
 
 const N = Number(process.env.FUZZ_N ?? 1_000_000);
 const FIRST_SEED = Number(process.env.FUZZ_SEED ?? 1);
@@ -59,18 +60,6 @@ const CLIENT6 = '2001:db8:ff::7';
 const REAL_MACS = ['02:00:00:00:01:01', '02:00:00:00:01:02', '02:00:00:00:01:03', '02:00:00:00:01:04'];
 const RS4 = '10.0.2.1';
 const RS6 = 'fd00:2::1';
-
-/** mulberry32, so that every frame replays from its seed */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EDGE_BYTES = [0x00, 0x01, 0x04, 0x05, 0x06, 0x0f, 0x11, 0x29, 0x2b, 0x2c, 0x3a, 0x3c, 0x40, 0x45, 0x46, 0x4f, 0x60, 0x7f, 0x80, 0x81, 0x86, 0xdd, 0xfe, 0xff];
 

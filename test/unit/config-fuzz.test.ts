@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { ConfigCode, ConfigError, type Diagnostic } from '../../agent/config/diagnostics';
 import { loadConfig, type ConfigFormat } from '../../agent/config/load';
 import { formatTable, rowsFromConfig } from '../../agent/cli/table';
+import { rng } from '../support/rng';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const SEEDS = [
@@ -25,18 +26,6 @@ const SEEDS = [
 const N = Number(process.env.FUZZ_CONFIG_N ?? 100_000);
 const FIRST_SEED = Number(process.env.FUZZ_SEED ?? 1);
 const CODES = new Set<string>(Object.values(ConfigCode));
-
-/** mulberry32: a small seeded generator, so that a case replays from its seed */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Values at the edges of what the front ends accept, and syntax that breaks them. */
 const EDGES = [
