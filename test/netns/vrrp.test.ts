@@ -314,7 +314,7 @@ describe('IPv6 VRRP with DR and TUN services, the VIPs in the LAN prefix', () =>
       const p = spawn('ip', ['netns', 'exec', lab.reals[i]!.ns, process.execPath, HTTPD, '--name', lab.reals[i]!.name, '--port', '80', '--bind', '::', '--ttl', '300'], { stdio: ['ignore', 'pipe', 'inherit'] });
       servers.push(p);
       await once(p.stdout!, 'data');
-      sh('ip', ['netns', 'exec', lab.reals[i]!.ns, XDPVS_BIN, 'decap', 'attach', '-i', lab.reals[i]!.dev, '-a', reals[i]!, '--pin-dir', path.join(lab.bpffs, `decap6-${i}`)]);
+      sh('ip', ['netns', 'exec', lab.reals[i]!.ns, XDPVS_BIN, 'decap', 'attach', '-i', lab.reals[i]!.dev, '-a', reals[i]!, '-s', `${lan}/64`, '--pin-dir', path.join(lab.bpffs, `decap6-${i}`)]);
     }
     const v6conf = (d: number, priority: number): string => {
       const dev = lab.directors[d]!.dev;
