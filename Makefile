@@ -43,7 +43,7 @@ deb: build
 
 # one runner over all layers, so its closing line counts every test
 test: build
-	$(PIN_CPU) $(NODE_TEST) --test-concurrency=1 dist/test/unit/ dist/test/packet/ dist/test/netns/ dist/test/vm/ dist/test/fresh/
+	$(PIN_CPU) $(NODE_TEST) --test-concurrency=1 dist/test/unit/ dist/test/packet/ dist/test/netns/ dist/test/soak/ dist/test/vm/ dist/test/fresh/
 
 test-unit: build
 	$(NODE_TEST) dist/test/unit/
@@ -64,8 +64,8 @@ test-fresh: build
 	$(NODE_TEST) dist/test/fresh/
 
 # the soak: a compressed day of reloads, health flaps, weights and hitless
-# restarts under traffic (SOAK=long: 1,000 reloads; the default is a short
-# day). Not yet part of make test: see the README's Reliability section.
+# restarts under traffic (SOAK=long: 1,000 reloads; the default is the short
+# day make test runs)
 soak: build
 	$(NODE_TEST) dist/test/soak/
 

@@ -53,8 +53,8 @@ export function qemuArgs(imageDir: string, shareOut: string, cpus: number, memMi
 }
 
 export interface VmJob {
-  /** "bench ARGS..." or "test PATHS..." (see bench/vm/guest.sh) */
-  job: string;
+  /** "bench ARGS..." or "test PATHS..." (see bench/vm/guest.sh); several run one after the other in one boot */
+  job: string | string[];
   /** the whole boot, image build included, is stopped after this long */
   timeoutMs: number;
   /** where the image is cached (default: CACHE_DIR/vm) */
@@ -66,7 +66,9 @@ export interface VmJob {
 }
 
 export interface VmResult {
-  /** the job's exit status, undefined when it never finished */
+  /** each job's exit status, in order; fewer than the jobs when the boot ended early */
+  statuses: number[];
+  /** the first failed job's status, else 0; undefined when not every job finished */
   status?: number;
   /** the VM's console */
   console: string[];
@@ -85,7 +87,8 @@ export async function bootVm(o: VmJob): Promise<VmResult> {
   }
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'xdpvs-vm-'));
   try {
-    fs.writeFileSync(path.join(out, 'job'), `${o.job}\n`);
+    const jobs = typeof o.job === 'string' ? [o.job] : o.job;
+    fs.writeFileSync(path.join(out, 'job'), `${jobs.join('\n')}\n`);
     // every host CPU: the test runner may be pinned to one (make test)
     const qemu = spawn('taskset', ['-c', `0-${os.cpus().length - 1}`, 'qemu-system-x86_64', ...qemuArgs(imageDir, out, VM_CPUS, 2048, o.prebuilt?.init)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
@@ -113,10 +116,10 @@ export async function bootVm(o: VmJob): Promise<VmResult> {
     process.removeListener('exit', orphan);
     const files = new Map<string, string>();
     for (const f of fs.readdirSync(out)) if (f !== 'job') files.set(f, fs.readFileSync(path.join(out, f), 'utf8'));
-    const st = files.get('status')?.trim();
-    const status = st === undefined ? undefined : Number(st);
+    const statuses = (files.get('status') ?? '').split('\n').filter((l) => l.trim() !== '').map(Number);
+    const status = statuses.length < jobs.length ? undefined : (statuses.find((x) => x !== 0) ?? 0);
     const why = signal === 'SIGKILL' ? `stopped after ${Math.round(remaining / 1000)} s` : status === undefined ? `qemu exited (${code ?? signal}) before the job finished` : undefined;
-    return { status, console: lines, files, why };
+    return { statuses, status, console: lines, files, why };
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }

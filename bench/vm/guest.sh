@@ -2,7 +2,7 @@
 # Runs inside the Debian VM, started by its init (build-image.sh writes it)
 # with the project at /xdpvs (read-only) and the host's job directory at
 # /out. Sets up what the namespace lab needs, loads IPVS, then runs the job
-# in /out/job (one line: a name and its arguments):
+# in /out/job (one per line: a name and its arguments):
 #   bench ARGS...   the benchmark harness (e.g. --on host,nics: the veth
 #                   lab and the VM's virtio-net NICs); the reports go to
 #                   /out/report.json
@@ -21,13 +21,20 @@ echo "guest: kernel $(uname -r), $(nproc) CPUs, node $(node --version)"
 cd /xdpvs
 # the serial console is a terminal: keep escape codes out of what the host parses
 export NO_COLOR=1
-read -r job args </out/job
-read -r -a argv <<<"$args"
-case "$job" in
-  bench) node dist/bench/run.js --json /out/report.json "${argv[@]}" ;;
-  # the packet fuzzer checks the programs on this kernel too, with fewer
-  # frames: under software emulation a million would outlast the boot
-  test) FUZZ_N="${FUZZ_N:-50000}" taskset -c 0 node --test --test-reporter=spec --test-concurrency=1 "${argv[@]}" ;;
-  *) echo "guest: unknown job '$job'"; false ;;
-esac
-echo $? >/out/status
+status=/out/status.tmp
+: >"$status"
+# one boot can run several jobs, one per line; each job's exit status is a
+# line of /out/status, written when all have run
+while read -r job args; do
+  read -r -a argv <<<"$args"
+  echo "guest: job $job $args"
+  case "$job" in
+    bench) node dist/bench/run.js --json /out/report.json "${argv[@]}" </dev/null ;;
+    # the packet fuzzer checks the programs on this kernel too, with fewer
+    # frames: under software emulation a million would outlast the boot
+    test) FUZZ_N="${FUZZ_N:-50000}" taskset -c 0 node --test --test-reporter=spec --test-concurrency=1 "${argv[@]}" </dev/null ;;
+    *) echo "guest: unknown job '$job'"; false ;;
+  esac
+  echo $? >>"$status"
+done </out/job
+mv "$status" /out/status

@@ -9,20 +9,9 @@ import { Lab, XDPVS_BIN, type AgentProcess } from '../../agent/lab/lab';
 import { LbDataplane } from '../../agent/dataplane/lb';
 import { sh } from '../../agent/lab/netns';
 import { requireRoot } from '../support/root';
+import { untilServing } from '../support/serving';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until every named real answers through the VIP, within the limit. */
-async function untilServing(lab: Lab, names: string[], limitMs: number): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  const want = new Set(names);
-  while (Date.now() < deadline) {
-    for (let i = 0; i < 6; i++) want.delete(lab.get('/')?.trim() ?? '');
-    if (want.size === 0) return;
-    await sleep(300);
-  }
-  throw new Error(`reals never served: ${[...want].join(', ')}`);
-}
 
 /** Whichever comes first: a log line matching re, or the agent's exit (a failure naming its code). */
 async function lineOrExit(agent: AgentProcess, re: RegExp, ms: number, from: number): Promise<string> {

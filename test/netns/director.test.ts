@@ -6,28 +6,7 @@ import * as fs from 'node:fs';
 import { Lab, type AgentProcess } from '../../agent/lab/lab';
 import { sh } from '../../agent/lab/netns';
 import { requireRoot } from '../support/root';
-
-/** Bodies of n GETs (each a new connection, so a new source port) -> count per real. */
-function spread(lab: Lab, n: number): Map<string, number> {
-  const seen = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const body = lab.get('/')?.trim() ?? 'FAILED';
-    seen.set(body, (seen.get(body) ?? 0) + 1);
-  }
-  return seen;
-}
-
-/** Polls until every real answers (checks passed, MACs resolved), within the limit. */
-async function untilServing(lab: Lab, names: string[], limitMs: number): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  const want = new Set(names);
-  while (Date.now() < deadline) {
-    for (const [name] of spread(lab, 6)) want.delete(name);
-    if (want.size === 0) return;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`reals never served: ${[...want].join(', ')}`);
-}
+import { spread, untilServing } from '../support/serving';
 
 const config = (method: 'dr' | 'tun', weights: number[], lbAlgo = 'mh', notifyDir?: string): string =>
   [

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Reason } from '../../agent/dataplane/abi';
 import { packetDeltas, onlyOne } from '../support/counters';
-import { DIRECTOR_MAC, TestDirector, TUN_SRC4, TUN_SRC6, Verdict } from '../support/director';
+import { DIRECTOR_MAC, REAL_MAC, ROUTER_MAC, TUN_SRC4, TUN_SRC6, TestDirector, Verdict } from '../support/director';
 import { flowHash } from '../support/jhash';
 import {
   ETH_P_IP,
@@ -25,8 +25,6 @@ import {
 } from '../support/packet';
 import { requireRoot } from '../support/root';
 
-const REAL_MAC = '02:00:00:00:01:01';
-const ROUTER_MAC = '02:00:00:00:fe:fe';
 const EGRESS_MAC = '02:00:00:00:00:02';
 
 /** What a tunnel must put in front of `f`'s IP packet, built here independently. */

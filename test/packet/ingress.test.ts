@@ -6,12 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Reason } from '../../agent/dataplane/abi';
 import { packetDeltas, onlyOne } from '../support/counters';
-import { DIRECTOR_MAC, TEST_IFINDEX, TestDirector, Verdict } from '../support/director';
+import { DIRECTOR_MAC, REAL_MAC, TEST_IFINDEX, TestDirector, Verdict, basicDirector } from '../support/director';
 import { flowFrame, withMacs, type FlowSpec } from '../support/packet';
 import { requireRoot } from '../support/root';
-
-const REAL_MAC = '02:00:00:00:01:01';
-const ROUTER_MAC = '02:00:00:00:fe:fe';
 
 const NOT_OURS: { what: string; mac: string }[] = [
   { what: 'broadcast', mac: 'ff:ff:ff:ff:ff:ff' },
@@ -25,13 +22,7 @@ describe('director ingress: frames addressed to the interface only', () => {
 
   before(() => {
     requireRoot('packet');
-    d = new TestDirector()
-      .real(1, { addr: '10.0.1.1', mac: REAL_MAC, method: 'dr' })
-      .real(2, { addr: '10.0.2.1', mac: ROUTER_MAC, method: 'tun' })
-      .real(3, { addr: 'fd00:1::1', mac: REAL_MAC, method: 'dr' })
-      .vip({ addr: '192.0.2.10', port: 80, id: 1, table: [1] })
-      .vip({ addr: '192.0.2.11', port: 80, id: 2, table: [2] })
-      .vip({ addr: '2001:db8::10', port: 80, id: 3, table: [3] })
+    d = basicDirector()
       .vip({ addr: '192.0.2.20', port: 80, id: 4, table: [1], sched: 'rr', persist: 60 });
   });
   after(() => d?.close());

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { REASON_NAMES, Reason } from '../../agent/dataplane/abi';
 import { packetDeltas, onlyOne } from '../support/counters';
-import { DIRECTOR_MAC, TestDirector, Verdict } from '../support/director';
+import { DIRECTOR_MAC, REAL_MAC, TestDirector, Verdict } from '../support/director';
 import {
   ETH_P_IP,
   ETH_P_IPV6,
@@ -35,7 +35,6 @@ const UVIP = '192.0.2.20';
 const AVIP = '192.0.2.30';
 const CLIENT = '198.51.100.7';
 const CLIENT6 = '2001:db8:ff::7';
-const REAL_MAC = '02:00:00:00:01:01';
 
 const l4 = { src: CLIENT, dst: VIP, sport: 1234, dport: 80 };
 const l4u = { src: CLIENT, dst: UVIP, sport: 1234, dport: 53 };

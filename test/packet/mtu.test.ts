@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Limits, Reason } from '../../agent/dataplane/abi';
 import { onlyOne, packetDeltas } from '../support/counters';
-import { CLIENT_MAC, DIRECTOR_MAC, TestDirector, Verdict } from '../support/director';
+import { CLIENT_MAC, DIRECTOR_MAC, ROUTER_MAC, TestDirector, Verdict } from '../support/director';
 import {
   ETH_P_IP,
   ETH_P_IPV6,
@@ -26,7 +26,6 @@ import {
 } from '../support/packet';
 import { requireRoot } from '../support/root';
 
-const ROUTER_MAC = '02:00:00:00:fe:fe';
 const MTU = 1500;
 
 /** A TCP flow whose IP packet is `ipLen` bytes long. */

@@ -8,6 +8,9 @@ import { PROTO_TCP } from './packet';
 
 export const DIRECTOR_MAC = '02:00:00:00:00:01';
 export const CLIENT_MAC = '02:00:00:00:00:aa';
+/** A real server's MAC (DR), and the router a tunnel's next hop resolves to. */
+export const REAL_MAC = '02:00:00:00:01:01';
+export const ROUTER_MAC = '02:00:00:00:fe:fe';
 /** The ingress ifindex of BPF_PROG_TEST_RUN: the namespace's loopback. */
 export const TEST_IFINDEX = 1;
 export const TUN_SRC4 = '10.0.0.1';
@@ -95,3 +98,14 @@ export class TestDirector {
 
 export const Verdict = XdpAction;
 export { Family };
+
+/** The services several tests start from: DR over IPv4 (VIP id 1 to real 1), TUN over IPv4 (VIP 2 to real 2), DR over IPv6 (VIP 3 to real 3). */
+export function basicDirector(): TestDirector {
+  return new TestDirector()
+    .real(1, { addr: '10.0.1.1', mac: REAL_MAC, method: 'dr' })
+    .real(2, { addr: '10.0.2.1', mac: ROUTER_MAC, method: 'tun' })
+    .real(3, { addr: 'fd00:1::1', mac: REAL_MAC, method: 'dr' })
+    .vip({ addr: '192.0.2.10', port: 80, id: 1, table: [1] })
+    .vip({ addr: '192.0.2.11', port: 80, id: 2, table: [2] })
+    .vip({ addr: '2001:db8::10', port: 80, id: 3, table: [3] });
+}
