@@ -9,8 +9,6 @@ ADDON := native/build/Release/xdpvs_bridge.node
 TS_STAMP := dist/.built
 SETUP_STAMP := node_modules/.package-lock.json
 
-# Root test layers run on one CPU so per-CPU state (rr cursors) is exact.
-PIN_CPU := taskset -c 0
 NODE_TEST := node --test --test-reporter=spec
 
 .PHONY: setup build bpf native ts deb test test-unit test-packet test-netns test-vm test-fresh soak demo bench clean
@@ -43,13 +41,13 @@ deb: build
 
 # one runner over all layers, so its closing line counts every test
 test: build
-	$(PIN_CPU) $(NODE_TEST) --test-concurrency=1 dist/test/unit/ dist/test/packet/ dist/test/netns/ dist/test/soak/ dist/test/vm/ dist/test/fresh/
+	$(NODE_TEST) --test-concurrency=1 dist/test/unit/ dist/test/packet/ dist/test/netns/ dist/test/soak/ dist/test/vm/ dist/test/fresh/
 
 test-unit: build
 	$(NODE_TEST) dist/test/unit/
 
 test-packet: build
-	$(PIN_CPU) $(NODE_TEST) dist/test/packet/
+	$(NODE_TEST) dist/test/packet/
 
 test-netns: build
 	$(NODE_TEST) --test-concurrency=1 dist/test/netns/

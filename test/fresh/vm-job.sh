@@ -23,6 +23,7 @@ for m in veth bridge; do modprobe "$m"; done
 log "kernel $(uname -r), node $(node --version), xdpvs $(xdpvs --version)"
 { dpkg-query -W -f='${Version}' xdpvs; } | out version-before
 node --version | out node-version
+log "verifying the unit"
 systemd-analyze verify xdpvs.service >/out/verify.txt 2>&1
 echo $? >/out/verify.status
 
@@ -50,6 +51,7 @@ ip netns exec r1 sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp
 rm -f /tmp/stop
 ip netns exec r1 node /root/vm-real.js r1 /tmp/stop &
 
+log "lab ready"
 # --- the director, configured as the README says
 cat >/etc/xdpvs/xdpvs.yaml <<YAML
 router_id: fresh
@@ -67,6 +69,7 @@ services:
 YAML
 sed -i 's/^XDPVS_INTERFACES=.*/XDPVS_INTERFACES="lan0"/' /etc/default/xdpvs
 systemctl enable --now xdpvs.service 2>&1 | out enable.txt
+log "xdpvs.service started"
 ready() {
   # the real is up in the agent's own table
   local i
@@ -77,6 +80,7 @@ ready() {
   return 1
 }
 ready || { journalctl -u xdpvs --no-pager | tail -30; finish 11; }
+log "serving"
 systemctl show xdpvs.service -p MainPID -p ActiveState -p CapabilityBoundingSet -p NoNewPrivileges -p ProtectSystem | out unit-before
 ip netns exec cl node /root/vm-client.js count "$vip" 20 | out count.json
 xdpvs stats --json | out stats.json
@@ -85,9 +89,10 @@ xdpvs stats --json | out stats.json
 ip netns exec cl node /root/vm-client.js during "$vip" /tmp/stop >/out/during.json &
 client=$!
 sleep 3
+log "upgrading"
 apt-get install -y /root/xdpvs-upgrade.deb >/out/upgrade.txt 2>&1
 echo $? >/out/upgrade.status
-ready || log "agent not ready after the upgrade"
+ready && log "upgraded and serving" || log "agent not ready after the upgrade"
 sleep 3
 touch /tmp/stop
 wait "$client"
@@ -97,6 +102,7 @@ node -e 'require("http").get("http://127.0.0.1:9641/metrics", (r) => r.pipe(proc
 journalctl -u xdpvs --no-pager -o cat | out journal.txt
 
 # --- removal takes the program and the pins off; purge takes the configuration
+log "removing"
 apt-get remove -y xdpvs >/out/remove.txt 2>&1
 echo $? >/out/remove.status
 {
@@ -105,6 +111,7 @@ echo $? >/out/remove.status
   echo "pins=$([ -e /sys/fs/bpf/xdpvs ] && echo present || echo absent)"
   echo "config=$([ -e /etc/xdpvs/xdpvs.yaml ] && echo present || echo absent)"
 } | out after-remove.txt
+log "purging"
 dpkg --purge xdpvs >/out/purge.txt 2>&1
 echo $? >/out/purge.status
 {

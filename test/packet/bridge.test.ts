@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import { LB_OBJECT } from '../../agent/dataplane/lb';
 import { BpfError, BpfObject, createMap, MapType, openPinnedMap, openPinnedProgram, possibleCpus, unpin } from '../../native/index';
 import { Topology } from '../support/netns';
+import { pinToOneCpu } from '../support/cpu';
 import { requireRoot } from '../support/root';
 
 const zero = Buffer.alloc(4);
@@ -13,6 +14,7 @@ const zero = Buffer.alloc(4);
 describe('native bridge on a loaded object', () => {
   it('sets a read-only data section before load and reads it back after', () => {
     requireRoot('packet');
+    pinToOneCpu();
     const obj = BpfObject.open(LB_OBJECT);
     try {
       const size = obj.mapDef('lb.rodata').valueSize;
@@ -31,6 +33,7 @@ describe('native bridge on a loaded object', () => {
 
   it('batch update writes entries in one call; a batch walk in small steps finds each once and ends', () => {
     requireRoot('packet');
+    pinToOneCpu();
     const n = 5000;
     for (const type of [MapType.LRU_HASH, MapType.HASH, MapType.ARRAY]) {
       const m = createMap({ type, name: 'batch', keySize: 4, valueSize: 8, maxEntries: 8192 });
@@ -67,6 +70,7 @@ describe('native bridge on a loaded object', () => {
 
   it('a batch update of too few bytes, or of a bad flag, names the map and the entries', () => {
     requireRoot('packet');
+    pinToOneCpu();
     const m = createMap({ type: MapType.HASH, name: 'batchbad', keySize: 4, valueSize: 4, maxEntries: 4 });
     try {
       assert.throws(() => m.updateBatch(Buffer.alloc(4), Buffer.alloc(8), 2), /batch update map batchbad .*2 entries want 8 key and 8 value bytes/);
@@ -81,6 +85,7 @@ describe('native bridge on a loaded object', () => {
 
   it('per-CPU maps answer one value per possible CPU and take one value for all', () => {
     requireRoot('packet');
+    pinToOneCpu();
     const m = createMap({ type: MapType.PERCPU_ARRAY, name: 'pcpu', keySize: 4, valueSize: 12, maxEntries: 2 });
     try {
       const v = Buffer.from('0102030405060708090a0b0c', 'hex');
@@ -97,6 +102,7 @@ describe('native bridge on a loaded object', () => {
 
   it('a missing key is undefined, a delete of it false; iteration visits every key', () => {
     requireRoot('packet');
+    pinToOneCpu();
     const m = createMap({ type: MapType.HASH, name: 'h', keySize: 4, valueSize: 4, maxEntries: 8 });
     try {
       assert.equal(m.lookup(zero), undefined);
@@ -112,6 +118,7 @@ describe('native bridge on a loaded object', () => {
 
   it('pins, opens the pin, unpins; a bad pin path is an error naming it', () => {
     requireRoot('packet');
+    pinToOneCpu();
     const topo = new Topology('b');
     const m = createMap({ type: MapType.ARRAY, name: 'pinme', keySize: 4, valueSize: 4, maxEntries: 1 });
     try {

@@ -19,6 +19,7 @@ import {
   ipv6,
   type FlowSpec,
 } from '../support/packet';
+import { pinToOneCpu } from '../support/cpu';
 import { requireRoot } from '../support/root';
 
 const RS4 = '10.0.2.1';
@@ -62,6 +63,7 @@ describe('decap program', () => {
 
   before(() => {
     requireRoot('packet');
+    pinToOneCpu();
     dc = decapWith(DIRECTORS);
   });
   after(() => dc?.close());

@@ -23,6 +23,7 @@ import {
   withMacs,
   type FlowSpec,
 } from '../support/packet';
+import { pinToOneCpu } from '../support/cpu';
 import { requireRoot } from '../support/root';
 
 const EGRESS_MAC = '02:00:00:00:00:02';
@@ -67,6 +68,7 @@ describe('director forwarding', () => {
 
   before(() => {
     requireRoot('packet');
+    pinToOneCpu();
     d = new TestDirector()
       .real(1, { addr: '10.0.1.1', mac: REAL_MAC, method: 'dr' })
       .real(2, { addr: '10.0.2.1', mac: ROUTER_MAC, method: 'tun' })

@@ -42,6 +42,7 @@ import {
   tcp,
   type FlowSpec,
 } from '../support/packet';
+import { pinToOneCpu } from '../support/cpu';
 import { requireRoot } from '../support/root';
 import { rng } from '../support/rng';
 
@@ -261,6 +262,7 @@ describe('packet fuzzing', { timeout: 30 * 60_000 }, () => {
 
   before(() => {
     requireRoot('packet');
+    pinToOneCpu();
     d = new TestDirector();
     for (const [i, m] of REAL_MACS.entries()) {
       const tun = i >= 2;

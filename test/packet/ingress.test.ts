@@ -8,6 +8,7 @@ import { Reason } from '../../agent/dataplane/abi';
 import { packetDeltas, onlyOne } from '../support/counters';
 import { DIRECTOR_MAC, REAL_MAC, TEST_IFINDEX, TestDirector, Verdict, basicDirector } from '../support/director';
 import { flowFrame, withMacs, type FlowSpec } from '../support/packet';
+import { pinToOneCpu } from '../support/cpu';
 import { requireRoot } from '../support/root';
 
 const NOT_OURS: { what: string; mac: string }[] = [
@@ -22,6 +23,7 @@ describe('director ingress: frames addressed to the interface only', () => {
 
   before(() => {
     requireRoot('packet');
+    pinToOneCpu();
     d = basicDirector()
       .vip({ addr: '192.0.2.20', port: 80, id: 4, table: [1], sched: 'rr', persist: 60 });
   });

@@ -27,6 +27,7 @@ import {
   udp,
   withMacs,
 } from '../support/packet';
+import { pinToOneCpu } from '../support/cpu';
 import { requireRoot } from '../support/root';
 
 const VIP = '192.0.2.10';
@@ -247,6 +248,7 @@ describe('malformed and non-VIP packets', () => {
 
   before(() => {
     requireRoot('packet');
+    pinToOneCpu();
     d = new TestDirector()
       .real(1, { addr: '10.0.1.1', mac: REAL_MAC })
       .vip({ addr: VIP, port: 80, id: 1, table: [1] })

@@ -24,6 +24,7 @@ import {
   tcp,
   type FlowSpec,
 } from '../support/packet';
+import { pinToOneCpu } from '../support/cpu';
 import { requireRoot } from '../support/root';
 
 const MTU = 1500;
@@ -51,6 +52,7 @@ describe('tunnelling and the MTU', () => {
 
   before(() => {
     requireRoot('packet');
+    pinToOneCpu();
     d = new TestDirector()
       .real(2, { addr: '10.0.2.1', mac: ROUTER_MAC, method: 'tun', mtu: MTU })
       .real(3, { addr: 'fd00:2::1', mac: ROUTER_MAC, method: 'tun', mtu: MTU })

@@ -25,6 +25,7 @@ import {
   ipv6,
   withMacs,
 } from '../support/packet';
+import { pinToOneCpu } from '../support/cpu';
 import { requireRoot } from '../support/root';
 
 const VIP = '192.0.2.10';
@@ -57,6 +58,7 @@ describe('scheduling and the flow table', () => {
 
   beforeEach(() => {
     requireRoot('packet');
+    pinToOneCpu();
     d = new TestDirector();
     for (let id = 1; id <= 8; id++) d.real(id, { addr: `10.0.1.${id}`, mac: macOf(id) });
   });

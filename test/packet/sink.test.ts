@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { BpfObject } from '../../native/index';
 import { PROTO_IPIP, PROTO_UDP, ETH_P_IP, arpRequest, eth, flowFrame, flowIp, ipv4 } from '../support/packet';
 import { Verdict } from '../support/director';
+import { pinToOneCpu } from '../support/cpu';
 import { requireRoot } from '../support/root';
 
 const OBJECT = path.join(__dirname, '..', '..', '..', 'bpf', 'build', 'sink.bpf.o');
@@ -21,6 +22,7 @@ describe('bench sink', () => {
 
   before(() => {
     requireRoot('packet');
+    pinToOneCpu();
     obj = BpfObject.open(OBJECT);
     obj.load();
   });
