@@ -73,7 +73,7 @@ const lineKw = (s: Spec<string>): Keyword<string> => make('line', 'command line'
 const blockKw = (s: Spec<never>): Keyword<never> => make('block', 'block', s);
 const customKw = <T>(range: string, s: Spec<T>): Keyword<T> => make('custom', range, s);
 /** `why` completes "KEYWORD ...: ignored" */
-const ignoredKw = (conf: string, why = 'is not supported'): Keyword<never> => ({ kind: 'ignored', conf: [conf], range: '', doc: `warned and ignored: it ${why}`, ignored: why });
+const ignoredKw = (conf: string, why = 'is not supported'): Keyword<never> => ({ kind: 'ignored', conf: [conf], range: '', doc: why.replace(/^is /, ''), ignored: why });
 
 export type Table = Readonly<Record<string, Keyword<any>>>;
 /** A block's values by model field, as they are read. */
@@ -102,7 +102,7 @@ export const SERVICE = {
     conf: ['lb_algo', 'lvs_sched'],
     default: 'wlc',
     yamlDefault: 'mh',
-    doc: "the scheduler; keepalived's default is wlc, YAML's mh (the same ring, said plainly)",
+    doc: "the scheduler; YAML's default mh builds the same weighted ring as keepalived's wlc, and says so",
   }),
   method: choiceKw<Method>(
     ['dr', 'tun'],

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type YAMLMap } from 'yaml';
 import { ConfigCode, type SourceLoc } from './diagnostics';
 import { CHECK, defaults, GLOBAL, REAL, SERVICE, URL, yamlKeys, type Keyword, type Table, type Values } from './keywords';
-import { serviceKey, type CheckKind, type Config, type Endpoint, type HealthCheck, type HttpUrl, type Real, type Service, emptyConfig } from './model';
+import { checkFrom, serviceFrom } from './assemble';
+import { type Config, type Endpoint, type HealthCheck, type HttpUrl, type Real, type Service, emptyConfig } from './model';
 import { address, Collector, port, statusCodes } from './values';
 
 /** A keyword's YAML key (the ones read here all have one). */
@@ -125,37 +126,15 @@ function readCheck(d: Doc, node: YamlNode, real: Endpoint, svc: { delayLoop: num
   const typeText = d.text(f.get(key(CHECK.type)));
   const type = CHECK.type.read!(c, d.loc(f.get(key(CHECK.type)) ?? node), typeText === undefined ? [] : [typeText], 'check type');
   if (!type) return undefined;
-  let kind: CheckKind;
+  const urls: HttpUrl[] = [];
   if (type === 'http' || type === 'https') {
-    const urls: HttpUrl[] = [];
     const items = f.has(key(CHECK.url)) ? d.list(f.get(key(CHECK.url)), 'url').map((u) => ({ uf: d.fields(u, 'url', yamlKeys(URL)), at: d.loc(u) })) : [{ uf: f, at: d.loc(node) }];
     for (const { uf, at: uloc } of items) {
       const url = uf ? urlFrom(d, uf, uloc) : undefined;
       if (url) urls.push(url);
     }
-    kind = { type, urls, ...(v.virtualhost ? { virtualhost: v.virtualhost } : {}) };
-  } else if (type === 'misc') {
-    if (!v.miscPath) {
-      c.error(d.loc(node), 'a misc check needs misc_path');
-      return undefined;
-    }
-    kind = { type, path: v.miscPath, ...(v.miscTimeout !== undefined ? { timeout: v.miscTimeout } : {}) };
-  } else if (type === 'udp') {
-    kind = { type, ...(v.payload !== undefined ? { payload: v.payload } : {}), ...(v.requireReply !== undefined ? { require: v.requireReply } : {}) };
-  } else {
-    kind = { type };
   }
-  return {
-    ...kind,
-    delayLoop: v.delayLoop!,
-    connectTimeout: v.connectTimeout!,
-    retry: v.retry!,
-    delayBeforeRetry: v.delayBeforeRetry!,
-    warmup: v.warmup!,
-    connect: { addr: v.connectIp ?? real.addr, port: v.connectPort ?? real.port },
-    ...(v.bindTo ? { bindTo: v.bindTo } : {}),
-    loc: d.loc(node),
-  };
+  return checkFrom(c, d.loc(node), 'a misc check', type, v, urls, real);
 }
 
 function readReal(d: Doc, node: YamlNode, svc: { port: number; delayLoop: number; inhibitOnFailure: boolean; virtualhost?: string | undefined }): Real | undefined {
@@ -190,25 +169,7 @@ function readService(d: Doc, node: YamlNode): Service | undefined {
   const reals = d.list(f.get(key(SERVICE.reals)), 'reals').map((r) => readReal(d, r, svc)).filter((r): r is Real => r !== undefined);
   const sorry = f.has(key(SERVICE.sorryServer)) ? d.endpoint(f.get(key(SERVICE.sorryServer)), 'sorry_server') : undefined;
   if (vip === undefined || p === undefined) return undefined;
-  return {
-    key: serviceKey(v.protocol!, vip, p),
-    vip,
-    port: p,
-    protocol: v.protocol!,
-    scheduler: v.scheduler!,
-    method: v.method!,
-    persistenceTimeout: v.persistenceTimeout!,
-    delayLoop: v.delayLoop!,
-    ...(sorry ? { sorryServer: sorry } : {}),
-    alpha: v.alpha!,
-    omega: v.omega!,
-    quorum: v.quorum!,
-    hysteresis: v.hysteresis!,
-    ...(v.quorumUp ? { quorumUp: v.quorumUp } : {}),
-    ...(v.quorumDown ? { quorumDown: v.quorumDown } : {}),
-    reals,
-    loc: d.loc(node),
-  };
+  return serviceFrom(v, vip, p, reals, sorry, d.loc(node));
 }
 
 export function yamlToModel(file: string, text: string, c: Collector): Config {

@@ -9,7 +9,8 @@
 // is range-checked at its line.
 import { ConfigCode } from '../diagnostics';
 import { CHECK, defaults, GLOBAL, REAL, SERVICE, URL, type CheckType, type Table, type Values } from '../keywords';
-import { serviceKey, type CheckKind, type Config, type Endpoint, type HealthCheck, type HttpUrl, type Real, type Service, type VrrpInstance, emptyConfig } from '../model';
+import { checkFrom, serviceFrom } from '../assemble';
+import { type Config, type Endpoint, type HealthCheck, type HttpUrl, type Real, type Service, type VrrpInstance, emptyConfig } from '../model';
 import type { Addr } from '../../net/addr';
 import { address, Collector, port, statusCodes } from '../values';
 import { ignored, needsBlock, valueHandlers, walk } from './statements';
@@ -66,31 +67,8 @@ function readCheck(c: Collector, n: ConfNode, real: Endpoint, service: { delayLo
     true,
   );
 
-  let kind: CheckKind;
-  if (type === 'tcp') kind = { type };
-  else if (type === 'http' || type === 'https') {
-    if (urls.length === 0) c.error(n.loc, `${n.keyword} needs at least one url { path ... }`);
-    kind = { type, urls, ...(v.virtualhost ? { virtualhost: v.virtualhost } : {}) };
-  } else if (type === 'misc') {
-    if (!v.miscPath) {
-      c.error(n.loc, 'MISC_CHECK needs misc_path');
-      return undefined;
-    }
-    kind = { type, path: v.miscPath, ...(v.miscTimeout !== undefined ? { timeout: v.miscTimeout } : {}) };
-  } else {
-    kind = { type, ...(v.payload !== undefined ? { payload: v.payload } : {}), ...(v.requireReply !== undefined ? { require: v.requireReply } : {}) };
-  }
-  return {
-    ...kind,
-    delayLoop: v.delayLoop!,
-    connectTimeout: v.connectTimeout!,
-    retry: v.retry!,
-    delayBeforeRetry: v.delayBeforeRetry!,
-    warmup: v.warmup!,
-    connect: { addr: v.connectIp ?? real.addr, port: v.connectPort ?? real.port },
-    ...(v.bindTo ? { bindTo: v.bindTo } : {}),
-    loc: n.loc,
-  };
+  if ((type === 'http' || type === 'https') && urls.length === 0) c.error(n.loc, `${n.keyword} needs at least one url { path ... }`);
+  return checkFrom(c, n.loc, 'MISC_CHECK', type, v, urls, real);
 }
 
 function readReal(c: Collector, n: ConfNode, svc: { delayLoop: number; inhibitOnFailure: boolean; virtualhost?: string | undefined }): Real | undefined {
@@ -189,25 +167,7 @@ function readVirtualServer(c: Collector, n: ConfNode, groups: Map<string, GroupE
   const svc = { delayLoop: v.delayLoop!, inhibitOnFailure: v.inhibitOnFailure!, virtualhost: v.virtualhost };
   const reals = realNodes.map((s) => readReal(c, s, svc)).filter((r): r is Real => r !== undefined);
 
-  return vips.map((g) => ({
-    key: serviceKey(v.protocol!, g.vip, g.port),
-    vip: g.vip,
-    port: g.port,
-    protocol: v.protocol!,
-    scheduler: v.scheduler!,
-    method: v.method!,
-    persistenceTimeout: v.persistenceTimeout!,
-    delayLoop: v.delayLoop!,
-    ...(sorryServer ? { sorryServer } : {}),
-    alpha: v.alpha!,
-    omega: v.omega!,
-    quorum: v.quorum!,
-    hysteresis: v.hysteresis!,
-    ...(v.quorumUp !== undefined ? { quorumUp: v.quorumUp } : {}),
-    ...(v.quorumDown !== undefined ? { quorumDown: v.quorumDown } : {}),
-    reals,
-    loc: g.loc,
-  }));
+  return vips.map((g) => serviceFrom(v, g.vip, g.port, reals, sorryServer, g.loc));
 }
 
 /** Translates keepalived statements into the model, reporting into `c`. */
