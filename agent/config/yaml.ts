@@ -123,8 +123,7 @@ function readCheck(d: Doc, node: YamlNode, real: Endpoint, svc: { delayLoop: num
   if (!f) return undefined;
   const c = d.c;
   const v = d.values(f, CHECK, { ...defaults(CHECK, 'yaml'), delayLoop: svc.delayLoop, virtualhost: svc.virtualhost });
-  const typeText = d.text(f.get(key(CHECK.type)));
-  const type = CHECK.type.read!(c, d.loc(f.get(key(CHECK.type)) ?? node), typeText === undefined ? [] : [typeText], 'check type');
+  const type = CHECK.type.read!(c, d.loc(f.get(key(CHECK.type)) ?? node), d.words(f.get(key(CHECK.type))), 'check type');
   if (!type) return undefined;
   const urls: HttpUrl[] = [];
   if (type === 'http' || type === 'https') {
@@ -182,9 +181,9 @@ export function yamlToModel(file: string, text: string, c: Collector): Config {
   if (doc.errors.length) return config;
   if (isMap(doc.contents)) {
     for (const pair of (doc.contents as YAMLMap<unknown, unknown>).items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : '';
-      if (/^vrrp/.test(key)) {
-        c.error(d.loc(pair.key as YamlNode), `${key}: VRRP is configured in keepalived.conf syntax (README "VRRP"); the YAML format has services only`, ConfigCode.UNSUPPORTED);
+      const name = isScalar(pair.key) ? String(pair.key.value) : '';
+      if (/^vrrp/.test(name)) {
+        c.error(d.loc(pair.key as YamlNode), `${name}: VRRP is configured in keepalived.conf syntax (README "VRRP"); the YAML format has services only`, ConfigCode.UNSUPPORTED);
       }
     }
   }

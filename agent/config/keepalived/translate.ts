@@ -1,7 +1,3 @@
-// keepalived.conf statements -> the model. Keyword meanings and defaults
-// follow keepalived's check_parser.c; what xdpvs cannot do (NAT, fwmark,
-// SCTP) is an error saying so, keywords it does not know are warnings, as
-// keepalived warns about them, and every value is range-checked at its line.
 // keepalived.conf statements -> the model: syntax only. Keyword meanings,
 // ranges and defaults are keywords.ts's (keepalived's check_parser.c); what
 // xdpvs cannot do (NAT, fwmark, SCTP) is an error saying so, keywords it
