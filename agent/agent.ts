@@ -10,7 +10,8 @@ import { ConfigCode, ConfigError, formatDiagnostic } from './config/diagnostics'
 import { loadConfig } from './config/load';
 import { hostProblems } from './config/host';
 import type { Config } from './config/model';
-import { parseAddr } from './dataplane/addr';
+import { addrBytes } from './dataplane/addr';
+import { parseAddr } from './net/addr';
 import { ensurePinDir } from './dataplane/bpffs';
 import { LbDataplane } from './dataplane/lb';
 import { lookupReach, nextReach, type Resolved } from './dataplane/reach';
@@ -225,9 +226,9 @@ export class Agent implements MetricsSource {
     for (const s of this.config.services) {
       if (s.method !== 'tun') continue;
       for (const r of [...s.reals, ...(s.sorryServer ? [s.sorryServer] : [])]) {
-        const src = this.reach.get(r.addr)?.prefsrc;
+        const src = this.reach.get(String(r.addr))?.prefsrc;
         if (!src) continue;
-        const a = parseAddr(src);
+        const a = addrBytes(parseAddr(src));
         if (a.family === 2 && !src4.some(Boolean)) src4 = a.bytes.subarray(0, 4);
         if (a.family === 10 && !src6.some(Boolean)) src6 = a.bytes;
       }
@@ -345,8 +346,8 @@ export class Agent implements MetricsSource {
   private allRealAddrs(): string[] {
     const addrs = new Set<string>();
     for (const s of this.config.services) {
-      for (const r of s.reals) addrs.add(r.addr);
-      if (s.sorryServer) addrs.add(s.sorryServer.addr);
+      for (const r of s.reals) addrs.add(String(r.addr));
+      if (s.sorryServer) addrs.add(String(s.sorryServer.addr));
     }
     return [...addrs];
   }
@@ -482,13 +483,13 @@ export class Agent implements MetricsSource {
           const last = this.lastResults.get(r.key);
           const st = this.dp.realStats(r.id);
           return {
-            addr: r.addr,
+            addr: String(r.addr),
             port: r.port,
             id: r.id,
             weight: r.weight,
             configuredWeight: configured?.weight ?? 1,
             up: r.up,
-            reached: this.reach.has(r.addr),
+            reached: this.reach.has(String(r.addr)),
             sorry: r.sorry,
             activeConn: counts.get(r.id)?.active ?? 0,
             inactConn: counts.get(r.id)?.inactive ?? 0,

@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { ask } from '../control/client';
 import type { Answer, Request, ServiceRow } from '../control/protocol';
 import { serviceKey } from '../config/model';
+import { parseAddr } from '../net/addr';
 import { DEFAULT_STATE_DIR } from './run';
 import { formatTable, type TableRow } from './table';
 
@@ -37,7 +38,7 @@ export function rowsFromServices(services: ServiceRow[]): TableRow[] {
 function parseService(text: string, protocol: 'tcp' | 'udp'): string {
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(text);
   if (!m) throw new Error(`service: wants VIP:PORT (IPv6 as [VIP]:PORT), got "${text}"`);
-  return serviceKey(protocol, m[1]!, Number(m[2]));
+  return serviceKey(protocol, parseAddr(m[1]!, 'service'), Number(m[2]));
 }
 
 export function controlCommands(): Command[] {

@@ -4,7 +4,8 @@
 // its maps stay pinned so later calls can report.
 import { Command, Option } from 'commander';
 import * as fs from 'node:fs';
-import { formatAddr, formatPrefix, parseAddr, parsePrefix, type PrefixBytes } from '../dataplane/addr';
+import { addrBytes, addrFromBytes } from '../dataplane/addr';
+import { parseAddr, parsePrefix, type Prefix } from '../net/addr';
 import { ensurePinDir } from '../dataplane/bpffs';
 import { DecapDataplane } from '../dataplane/lb';
 import { attachXdp, detachXdp, type XdpMode } from '../../native/index';
@@ -32,7 +33,7 @@ export const ANY_SOURCE = ['0.0.0.0/0', '::/0'];
  * past the host's filters (CVE-2020-10136), so accepting every source is
  * said out loud, with --allow-any-source.
  */
-export function allowedSources(opts: Pick<AttachOpts, 'allowSource' | 'allowAnySource'>): PrefixBytes[] {
+export function allowedSources(opts: Pick<AttachOpts, 'allowSource' | 'allowAnySource'>): Prefix[] {
   if (opts.allowSource && opts.allowAnySource) {
     throw new Error('--allow-source and --allow-any-source exclude each other: give the directors\' prefixes, or accept any source');
   }
@@ -52,9 +53,12 @@ function attach(opts: AttachOpts): void {
   ensurePinDir(opts.pinDir);
   const dp = DecapDataplane.load({ pinDir: opts.pinDir });
   try {
-    for (const a of addrs) dp.addAddress({ addr: a.bytes, family: a.family });
+    for (const a of addrs) {
+      const b = addrBytes(a);
+      dp.addAddress({ addr: b.bytes, family: b.family });
+    }
     dp.setSources(sources);
-    const from = sources.map(formatPrefix).join(', ');
+    const from = sources.join(', ');
     for (const iface of opts.interface) {
       const mode = attachXdp(iface, dp.program, opts.xdpMode);
       console.log(`decap attached to ${iface} (${mode}) for ${opts.address.join(', ')} from ${from}`);
@@ -81,8 +85,8 @@ function stats(opts: { pinDir: string; json?: boolean }): void {
     const out = Object.fromEntries(
       names.map((n, i) => [n, { packets: Number(c[i]?.packets ?? 0n), bytes: Number(c[i]?.bytes ?? 0n) }]),
     );
-    const addresses = dp.addresses().map((k) => formatAddr(k.addr, k.family));
-    const allowedSources = dp.sources().map(formatPrefix);
+    const addresses = dp.addresses().map((k) => addrFromBytes(k.addr, k.family).toString());
+    const allowedSources = dp.sources().map(String);
     if (opts.json) {
       console.log(JSON.stringify({ addresses, allowedSources, counters: out }, null, 2));
       return;

@@ -1,5 +1,6 @@
 // Service tables laid out as `ipvsadm -Ln` prints them, for `check` and `list`.
 import type { Config } from '../config/model';
+import { endpointText } from '../net/addr';
 
 const FORWARD = { dr: 'Route', tun: 'Tunnel' } as const;
 
@@ -11,10 +12,6 @@ export interface TableRow {
   reals: { endpoint: string; weight: number; active?: number; inactive?: number; note?: string }[];
 }
 
-function endpoint(addr: string, port: number): string {
-  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
-}
-
 export function rowsFromConfig(config: Config): TableRow[] {
   return config.services.map((s) => ({
     service: s.key,
@@ -22,7 +19,7 @@ export function rowsFromConfig(config: Config): TableRow[] {
     persistence: s.persistenceTimeout,
     method: s.method,
     reals: s.reals.map((r) => ({
-      endpoint: endpoint(r.addr, r.port),
+      endpoint: endpointText(r.addr, r.port),
       weight: r.weight,
       note: r.checks.map((c) => c.type.toUpperCase()).join(',') || 'no check',
     })),

@@ -31,7 +31,7 @@ export function hostProblems(config: Config, host: Host = systemHost): Diagnosti
       error(v.loc, `vrrp_instance ${v.name}: interface ${v.interface} does not exist on this host`);
       continue;
     }
-    const vips = new Set(v.virtualAddresses.map((a) => a.addr));
+    const vips = new Set(v.virtualAddresses.map((a) => String(a.addr)));
     if (v.unicastSrcIp === undefined && host.addresses(v.interface, v.family).filter((a) => !vips.has(a)).length === 0) {
       error(v.loc, `vrrp_instance ${v.name}: ${v.interface} has no ${v.family === 'inet6' ? 'link-local IPv6' : 'IPv4'} address to send adverts from`);
     }

@@ -1,7 +1,7 @@
 // One entry point for configuration: detects the format, reads it into the
 // model, and returns the warnings; errors (all of them) throw a ConfigError.
 import * as fs from 'node:fs';
-import { Limits } from '../dataplane/abi';
+import { Limits } from '../net/limits';
 import { ConfigCode, ConfigError, type Diagnostic } from './diagnostics';
 import type { Config } from './model';
 import { readKeepalivedConf } from './keepalived/reader';

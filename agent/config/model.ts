@@ -1,6 +1,10 @@
 // The one configuration model. The YAML/JSON loader and the keepalived.conf
 // translator both produce it; everything downstream (health, sched,
-// reconcile) reads only this. Durations are in seconds, as keepalived's.
+// reconcile) reads only this. Durations are in seconds, as keepalived's;
+// addresses are parsed values (net/addr.ts), which print as their text.
+// Defaults and ranges are in keywords.ts, the table both front ends read.
+import { endpointText, type Addr } from '../net/addr';
+import { RING_SIZE } from '../net/limits';
 import type { SourceLoc } from './diagnostics';
 
 export type Protocol = 'tcp' | 'udp';
@@ -10,7 +14,7 @@ export type Scheduler = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sh' | 'dh' | 'mh' | 'sed'
 export const SCHEDULERS: readonly Scheduler[] = ['rr', 'wrr', 'lc', 'wlc', 'sh', 'dh', 'mh', 'sed', 'nq'];
 
 export interface Endpoint {
-  addr: string;
+  addr: Addr;
   port: number;
 }
 
@@ -45,7 +49,7 @@ export type HealthCheck = CheckKind &
   CheckTiming & {
     /** where to connect; the real's address and port by default */
     connect: Endpoint;
-    bindTo?: string;
+    bindTo?: Addr;
     loc: SourceLoc;
   };
 
@@ -61,7 +65,7 @@ export interface Real extends Endpoint {
 export interface Service {
   /** "tcp 192.0.2.10:80": stable identity across reloads */
   key: string;
-  vip: string;
+  vip: Addr;
   /** 0: all ports */
   port: number;
   protocol: Protocol;
@@ -97,26 +101,13 @@ export interface Config {
   files: string[];
 }
 
-export function serviceKey(protocol: Protocol, vip: string, port: number): string {
-  return `${protocol} ${vip.includes(':') ? `[${vip}]` : vip}:${port}`;
+export function serviceKey(protocol: Protocol, vip: Addr, port: number): string {
+  return `${protocol} ${endpointText(vip, port)}`;
 }
 
 export function endpointKey(e: Endpoint): string {
-  return `${e.addr.includes(':') ? `[${e.addr}]` : e.addr}:${e.port}`;
+  return endpointText(e.addr, e.port);
 }
-
-/** keepalived's defaults (check.h / check_parser.c). */
-export const DEFAULTS = {
-  delayLoop: 60,
-  connectTimeout: 5,
-  retry: 1,
-  delayBeforeRetry: 1,
-  warmup: 0,
-  weight: 1,
-  ringSize: 65537,
-  quorum: 1,
-  hysteresis: 0,
-} as const;
 
 /** A vrrp_script: run every `interval`; `fall` failures / `rise` successes flip it. */
 export interface VrrpScript {
@@ -134,7 +125,7 @@ export interface VrrpScript {
 }
 
 export interface VirtualAddress {
-  addr: string;
+  addr: Addr;
   prefix: number;
   dev?: string;
   label?: string;
@@ -173,8 +164,8 @@ export interface VrrpInstance {
   notifyFault?: string;
   notifyStop?: string;
   notify?: string;
-  unicastSrcIp?: string;
-  unicastPeers: string[];
+  unicastSrcIp?: Addr;
+  unicastPeers: Addr[];
   /** seconds after becoming master for the second burst of gratuitous ARP / NA */
   garpMasterDelay: number;
   /** gratuitous ARPs / NAs per burst */
@@ -186,7 +177,7 @@ export interface VrrpInstance {
    * advert_int; unanswered `referenceFall` times in a row puts the instance in
    * FAULT, so a director cut off from the network gives the VIPs up.
    */
-  referenceAddress?: string;
+  referenceAddress?: Addr;
   referenceFall: number;
   loc: SourceLoc;
 }
@@ -206,15 +197,7 @@ export interface VrrpSyncGroup {
   loc: SourceLoc;
 }
 
-export const VRRP_DEFAULTS = {
-  priority: 100,
-  advertInt: 1,
-  version: 2 as const,
-  scriptInterval: 1,
-  garpMasterDelay: 5,
-  garpMasterRepeat: 5,
-};
 
 export function emptyConfig(files: string[]): Config {
-  return { ringSize: DEFAULTS.ringSize, services: [], vrrpInstances: [], vrrpScripts: [], vrrpSyncGroups: [], files };
+  return { ringSize: RING_SIZE.default, services: [], vrrpInstances: [], vrrpScripts: [], vrrpSyncGroups: [], files };
 }

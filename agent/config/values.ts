@@ -1,9 +1,9 @@
 // Value checks shared by both front ends: each reports at the value's
 // file:line with the expected form or range, and returns undefined when the
 // value is unusable so that reading can go on and list every error.
-import { parseAddr } from '../dataplane/addr';
+import { parseAddr, type Addr } from '../net/addr';
+import { isPrime, RING_SIZE } from '../net/limits';
 import { ConfigCode, type Diagnostic, type SourceLoc } from './diagnostics';
-import { isPrime } from '../sched/maglev';
 
 export class Collector {
   readonly diagnostics: Diagnostic[] = [];
@@ -49,10 +49,9 @@ export function seconds(c: Collector, loc: SourceLoc, what: string, text: string
   return n;
 }
 
-export function address(c: Collector, loc: SourceLoc, what: string, text: string | undefined): string | undefined {
+export function address(c: Collector, loc: SourceLoc, what: string, text: string | undefined): Addr | undefined {
   try {
-    parseAddr(text ?? '', what);
-    return text;
+    return parseAddr(text ?? '', what);
   } catch (err) {
     c.error(loc, (err as Error).message);
     return undefined;
@@ -70,10 +69,10 @@ export function oneOf<T extends string>(c: Collector, loc: SourceLoc, what: stri
   return undefined;
 }
 
-export function ringSize(c: Collector, loc: SourceLoc, text: string | undefined): number | undefined {
-  const n = int(c, loc, 'ring_size', text, 3, 1048573);
+export function ringSize(c: Collector, loc: SourceLoc, what: string, text: string | undefined): number | undefined {
+  const n = int(c, loc, what, text, RING_SIZE.min, RING_SIZE.max);
   if (n !== undefined && !isPrime(n)) {
-    c.error(loc, `ring_size ${n} is not a prime (Maglev needs one; 65537 is the default)`);
+    c.error(loc, `${what} ${n} is not a prime (Maglev needs one; ${RING_SIZE.default} is the default)`);
     return undefined;
   }
   return n;
@@ -97,4 +96,11 @@ export function statusCodes(c: Collector, loc: SourceLoc, words: string[]): [num
     return undefined;
   }
   return out;
+}
+
+/** An MD5 hex digest, as keepalived's genhash prints it; lower-cased. */
+export function digest(c: Collector, loc: SourceLoc, what: string, text: string | undefined): string | undefined {
+  if (text !== undefined && /^[0-9a-fA-F]{32}$/.test(text)) return text.toLowerCase();
+  c.error(loc, `${what} wants an MD5 hex digest (32 hex digits), got "${text ?? ''}"`);
+  return undefined;
 }

@@ -1,25 +1,18 @@
 // The project's own configuration format, YAML (or JSON, a subset of it),
-// into the model. Field names are keepalived's keywords in lower case, so an
-// operator moving from keepalived.conf finds the same words; README
-// "Configuration" lists them. Errors carry file:line of the offending value.
+// into the model: syntax only. Keys, ranges and defaults are keywords.ts's
+// (keepalived's words in lower case, so an operator moving from
+// keepalived.conf finds the same ones). Errors carry file:line of the value.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type YAMLMap } from 'yaml';
 import { ConfigCode, type SourceLoc } from './diagnostics';
-import {
-  DEFAULTS,
-  SCHEDULERS,
-  serviceKey,
-  type CheckKind,
-  type Config,
-  type Endpoint,
-  type HealthCheck,
-  type HttpUrl,
-  type Real,
-  type Service,
-  emptyConfig,
-} from './model';
-import { address, Collector, int, oneOf, port, ringSize, seconds, statusCodes } from './values';
+import { CHECK, defaults, GLOBAL, REAL, SERVICE, URL, yamlKeys, type Keyword, type Table, type Values } from './keywords';
+import { checkFrom, serviceFrom } from './assemble';
+import { type Config, type Endpoint, type HealthCheck, type HttpUrl, type Real, type Service, emptyConfig } from './model';
+import { address, Collector, port, statusCodes } from './values';
+
+/** A keyword's YAML key (the ones read here all have one). */
+const key = (kw: Keyword): string => kw.yaml ?? '';
 
 class Doc {
   constructor(
@@ -74,6 +67,30 @@ class Doc {
     return node.items as YamlNode[];
   }
 
+  /**
+   * The table's keywords present in `f`, read into `into` (which holds the
+   * defaults): a value that does not read keeps the default, its error reported.
+   */
+  values<T extends Table>(f: Map<string, YamlNode>, table: T, into: Values<T>): Values<T> {
+    const out = into as Record<string, unknown>;
+    for (const [field, kw] of Object.entries(table)) {
+      const node = kw.yaml === undefined ? undefined : f.get(kw.yaml);
+      if (node === undefined || !kw.read || kw.kind === 'custom') continue;
+      if (kw.kind === 'flag') {
+        out[field] = this.bool(node, kw.yaml!);
+        continue;
+      }
+      out[field] = kw.read(this.c, this.loc(node), this.words(node), kw.yaml!) ?? out[field];
+    }
+    return into;
+  }
+
+  /** A scalar as the one word the table's readers take; none when absent or null. */
+  words(node: YamlNode | undefined): string[] {
+    const t = this.text(node);
+    return t === undefined ? [] : [t];
+  }
+
   /** "ADDR:PORT" or "[V6]:PORT" */
   endpoint(node: YamlNode | undefined, what: string): Endpoint | undefined {
     const t = this.text(node);
@@ -88,109 +105,50 @@ class Doc {
   }
 }
 
-const CHECK_KEYS = [
-  'type', 'connect_ip', 'connect_port', 'bindto', 'connect_timeout', 'retry', 'delay_before_retry', 'warmup',
-  'delay_loop', 'url', 'path', 'status_code', 'digest', 'virtualhost', 'payload', 'require_reply', 'misc_path',
-  'misc_timeout',
-] as const;
-const REAL_KEYS = ['address', 'port', 'weight', 'inhibit_on_failure', 'notify_up', 'notify_down', 'checks'] as const;
-const SERVICE_KEYS = [
-  'vip', 'port', 'protocol', 'lb_algo', 'lb_kind', 'persistence_timeout', 'delay_loop', 'sorry_server', 'alpha',
-  'inhibit_on_failure', 'virtualhost', 'reals', 'omega', 'quorum', 'hysteresis', 'quorum_up', 'quorum_down',
-] as const;
-const TOP_KEYS = ['router_id', 'ring_size', 'services'] as const;
-
 /** A url from its fields: a `url:` list item, or path/status_code/digest on the check itself. */
 function urlFrom(d: Doc, f: Map<string, YamlNode>, loc: SourceLoc): HttpUrl | undefined {
-  const p = d.text(f.get('path'));
-  if (!p) {
+  const v = d.values(f, URL, defaults(URL, 'yaml'));
+  if (!v.path) {
     d.c.error(loc, 'an http check needs a path (or a url list of them)');
     return undefined;
   }
-  const codes = f.get('status_code');
-  const url: HttpUrl = {
-    path: p,
-    statusCodes: codes ? (statusCodes(d.c, d.loc(codes), [d.text(codes) ?? '']) ?? [[200, 299]]) : [[200, 299]],
-  };
-  const digest = d.text(f.get('digest'));
-  if (digest !== undefined) {
-    if (/^[0-9a-fA-F]{32}$/.test(digest)) url.digest = digest.toLowerCase();
-    else d.c.error(d.loc(f.get('digest')), `digest wants an MD5 hex digest (32 hex digits), got "${digest}"`);
-  }
-  return url;
+  const codes = f.get(key(URL.statusCodes));
+  if (codes) v.statusCodes = statusCodes(d.c, d.loc(codes), [d.text(codes) ?? '']) ?? v.statusCodes;
+  return { path: v.path, statusCodes: v.statusCodes!, ...(v.digest !== undefined ? { digest: v.digest } : {}) };
 }
 
-function readCheck(d: Doc, node: YamlNode, real: Endpoint, svc: { delayLoop: number; virtualhost?: string }): HealthCheck | undefined {
-  const f = d.fields(node, 'check', CHECK_KEYS);
+function readCheck(d: Doc, node: YamlNode, real: Endpoint, svc: { delayLoop: number; virtualhost?: string | undefined }): HealthCheck | undefined {
+  // path, status_code and digest may stand on the check for its one url
+  const f = d.fields(node, 'check', [...yamlKeys(CHECK), ...yamlKeys(URL)]);
   if (!f) return undefined;
   const c = d.c;
-  const at = (k: string): SourceLoc => d.loc(f.get(k) ?? node);
-  const num = (k: string, dflt: number, lo: number, hi: number): number =>
-    f.has(k) ? (seconds(c, at(k), k, d.text(f.get(k)), lo, hi) ?? dflt) : dflt;
-  const type = oneOf(c, at('type'), 'check type', d.text(f.get('type')), ['tcp', 'http', 'https', 'udp', 'misc'] as const);
+  const v = d.values(f, CHECK, { ...defaults(CHECK, 'yaml'), delayLoop: svc.delayLoop, virtualhost: svc.virtualhost });
+  const type = CHECK.type.read!(c, d.loc(f.get(key(CHECK.type)) ?? node), d.words(f.get(key(CHECK.type))), 'check type');
   if (!type) return undefined;
-  let kind: CheckKind;
+  const urls: HttpUrl[] = [];
   if (type === 'http' || type === 'https') {
-    const urls: HttpUrl[] = [];
-    const items = f.has('url') ? d.list(f.get('url'), 'url').map((u) => ({ uf: d.fields(u, 'url', ['path', 'status_code', 'digest']), at: d.loc(u) })) : [{ uf: f, at: d.loc(node) }];
+    const items = f.has(key(CHECK.url)) ? d.list(f.get(key(CHECK.url)), 'url').map((u) => ({ uf: d.fields(u, 'url', yamlKeys(URL)), at: d.loc(u) })) : [{ uf: f, at: d.loc(node) }];
     for (const { uf, at: uloc } of items) {
       const url = uf ? urlFrom(d, uf, uloc) : undefined;
       if (url) urls.push(url);
     }
-    const vh = d.text(f.get('virtualhost')) ?? svc.virtualhost;
-    kind = { type, urls, ...(vh ? { virtualhost: vh } : {}) };
-  } else if (type === 'misc') {
-    const p = d.text(f.get('misc_path'));
-    if (!p) {
-      c.error(d.loc(node), 'a misc check needs misc_path');
-      return undefined;
-    }
-    kind = { type, path: p, ...(f.has('misc_timeout') ? { timeout: num('misc_timeout', 0, 0.001, 3600) } : {}) };
-  } else if (type === 'udp') {
-    const payload = d.text(f.get('payload'));
-    const req = d.text(f.get('require_reply'));
-    kind = { type, ...(payload !== undefined ? { payload } : {}), ...(req !== undefined ? { require: req } : {}) };
-  } else {
-    kind = { type };
   }
-  const connect: Endpoint = {
-    addr: f.has('connect_ip') ? (address(c, at('connect_ip'), 'connect_ip', d.text(f.get('connect_ip'))) ?? real.addr) : real.addr,
-    port: f.has('connect_port') ? (port(c, at('connect_port'), 'connect_port', d.text(f.get('connect_port'))) ?? real.port) : real.port,
-  };
-  const bindTo = f.has('bindto') ? address(c, at('bindto'), 'bindto', d.text(f.get('bindto'))) : undefined;
-  return {
-    ...kind,
-    delayLoop: num('delay_loop', svc.delayLoop, 0.001, 86400),
-    connectTimeout: num('connect_timeout', DEFAULTS.connectTimeout, 0.001, 3600),
-    retry: f.has('retry') ? (int(c, at('retry'), 'retry', d.text(f.get('retry')), 0, 1000) ?? DEFAULTS.retry) : DEFAULTS.retry,
-    delayBeforeRetry: num('delay_before_retry', DEFAULTS.delayBeforeRetry, 0, 86400),
-    warmup: num('warmup', DEFAULTS.warmup, 0, 86400),
-    connect,
-    ...(bindTo ? { bindTo } : {}),
-    loc: d.loc(node),
-  };
+  return checkFrom(c, d.loc(node), 'a misc check', type, v, urls, real);
 }
 
-function readReal(d: Doc, node: YamlNode, svc: { port: number; delayLoop: number; inhibitOnFailure: boolean; virtualhost?: string }): Real | undefined {
-  const f = d.fields(node, 'real', REAL_KEYS);
+function readReal(d: Doc, node: YamlNode, svc: { port: number; delayLoop: number; inhibitOnFailure: boolean; virtualhost?: string | undefined }): Real | undefined {
+  const f = d.fields(node, 'real', yamlKeys(REAL));
   if (!f) return undefined;
   const c = d.c;
-  const addr = address(c, d.loc(f.get('address') ?? node), 'real address', d.text(f.get('address')));
-  const p = f.has('port') ? port(c, d.loc(f.get('port')), 'real port', d.text(f.get('port')), true) : svc.port;
+  // the address is required; its message names the real, not the key
+  const addr = REAL.addr.read!(c, d.loc(f.get(key(REAL.addr)) ?? node), d.words(f.get(key(REAL.addr))), 'real address');
+  const p = f.has(key(REAL.port)) ? REAL.port.read!(c, d.loc(f.get(key(REAL.port))), d.words(f.get(key(REAL.port))), 'real port') : svc.port;
+  const v = d.values(f, REAL, { ...defaults(REAL, 'yaml'), inhibitOnFailure: svc.inhibitOnFailure });
   if (addr === undefined || p === undefined) return undefined;
-  const real: Real = {
-    addr,
-    port: p,
-    weight: f.has('weight') ? (int(c, d.loc(f.get('weight')), 'weight', d.text(f.get('weight')), 0, 65535) ?? 1) : DEFAULTS.weight,
-    inhibitOnFailure: f.has('inhibit_on_failure') ? d.bool(f.get('inhibit_on_failure'), 'inhibit_on_failure') : svc.inhibitOnFailure,
-    checks: [],
-    loc: d.loc(node),
-  };
-  const up = d.text(f.get('notify_up'));
-  const down = d.text(f.get('notify_down'));
-  if (up) real.notifyUp = up;
-  if (down) real.notifyDown = down;
-  for (const ch of d.list(f.get('checks'), 'checks')) {
+  const real: Real = { addr, port: p, weight: v.weight!, inhibitOnFailure: v.inhibitOnFailure!, checks: [], loc: d.loc(node) };
+  if (v.notifyUp) real.notifyUp = v.notifyUp;
+  if (v.notifyDown) real.notifyDown = v.notifyDown;
+  for (const ch of d.list(f.get(key(REAL.checks)), 'checks')) {
     const hc = readCheck(d, ch, real, svc);
     if (hc) real.checks.push(hc);
   }
@@ -198,53 +156,19 @@ function readReal(d: Doc, node: YamlNode, svc: { port: number; delayLoop: number
 }
 
 function readService(d: Doc, node: YamlNode): Service | undefined {
-  const f = d.fields(node, 'service', SERVICE_KEYS);
+  const f = d.fields(node, 'service', yamlKeys(SERVICE));
   if (!f) return undefined;
   const c = d.c;
   const at = (k: string): SourceLoc => d.loc(f.get(k) ?? node);
-  const vip = address(c, at('vip'), 'vip', d.text(f.get('vip')));
-  const p = port(c, at('port'), 'port', d.text(f.get('port')), true);
-  const protocol = f.has('protocol') ? oneOf(c, at('protocol'), 'protocol', d.text(f.get('protocol')), ['tcp', 'udp'] as const) : 'tcp';
-  const scheduler = f.has('lb_algo') ? oneOf(c, at('lb_algo'), 'lb_algo', d.text(f.get('lb_algo')), SCHEDULERS) : 'mh';
-  let method: Service['method'] | undefined = 'dr';
-  if (f.has('lb_kind')) {
-    const k = d.text(f.get('lb_kind'));
-    if (k?.toLowerCase() === 'nat') {
-      c.error(at('lb_kind'), 'lb_kind nat is not supported: xdpvs forwards by DR or TUN', ConfigCode.UNSUPPORTED);
-      method = undefined;
-    } else method = oneOf(c, at('lb_kind'), 'lb_kind', k, ['dr', 'tun'] as const);
-  }
-  const svc = {
-    port: p ?? 0,
-    delayLoop: f.has('delay_loop') ? (seconds(c, at('delay_loop'), 'delay_loop', d.text(f.get('delay_loop')), 0.001, 86400) ?? 10) : 10,
-    inhibitOnFailure: d.bool(f.get('inhibit_on_failure'), 'inhibit_on_failure'),
-    ...(d.text(f.get('virtualhost')) ? { virtualhost: d.text(f.get('virtualhost'))! } : {}),
-  };
-  const reals = d.list(f.get('reals'), 'reals').map((r) => readReal(d, r, svc)).filter((r): r is Real => r !== undefined);
-  const sorry = f.has('sorry_server') ? d.endpoint(f.get('sorry_server'), 'sorry_server') : undefined;
-  const persistence = f.has('persistence_timeout')
-    ? int(c, at('persistence_timeout'), 'persistence_timeout', d.text(f.get('persistence_timeout')), 0, 31536000)
-    : 0;
-  if (vip === undefined || p === undefined || !protocol || !scheduler || !method || persistence === undefined) return undefined;
-  return {
-    key: serviceKey(protocol, vip, p),
-    vip,
-    port: p,
-    protocol,
-    scheduler,
-    method,
-    persistenceTimeout: persistence,
-    delayLoop: svc.delayLoop,
-    ...(sorry ? { sorryServer: sorry } : {}),
-    alpha: d.bool(f.get('alpha'), 'alpha'),
-    omega: d.bool(f.get('omega'), 'omega'),
-    quorum: f.has('quorum') ? (int(c, at('quorum'), 'quorum', d.text(f.get('quorum')), 1, 65535 * 1024) ?? DEFAULTS.quorum) : DEFAULTS.quorum,
-    hysteresis: f.has('hysteresis') ? (int(c, at('hysteresis'), 'hysteresis', d.text(f.get('hysteresis')), 0, 65535 * 1024) ?? 0) : DEFAULTS.hysteresis,
-    ...(d.text(f.get('quorum_up')) ? { quorumUp: d.text(f.get('quorum_up'))! } : {}),
-    ...(d.text(f.get('quorum_down')) ? { quorumDown: d.text(f.get('quorum_down'))! } : {}),
-    reals,
-    loc: d.loc(node),
-  };
+  // required: read when missing too, to say so
+  const vip = SERVICE.vip.read!(c, at(key(SERVICE.vip)), d.words(f.get(key(SERVICE.vip))), 'vip');
+  const p = SERVICE.port.read!(c, at(key(SERVICE.port)), d.words(f.get(key(SERVICE.port))), 'port');
+  const v = d.values(f, SERVICE, defaults(SERVICE, 'yaml'));
+  const svc = { port: p ?? 0, delayLoop: v.delayLoop!, inhibitOnFailure: v.inhibitOnFailure!, virtualhost: v.virtualhost };
+  const reals = d.list(f.get(key(SERVICE.reals)), 'reals').map((r) => readReal(d, r, svc)).filter((r): r is Real => r !== undefined);
+  const sorry = f.has(key(SERVICE.sorryServer)) ? d.endpoint(f.get(key(SERVICE.sorryServer)), 'sorry_server') : undefined;
+  if (vip === undefined || p === undefined) return undefined;
+  return serviceFrom(v, vip, p, reals, sorry, d.loc(node));
 }
 
 export function yamlToModel(file: string, text: string, c: Collector): Config {
@@ -257,19 +181,19 @@ export function yamlToModel(file: string, text: string, c: Collector): Config {
   if (doc.errors.length) return config;
   if (isMap(doc.contents)) {
     for (const pair of (doc.contents as YAMLMap<unknown, unknown>).items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : '';
-      if (/^vrrp/.test(key)) {
-        c.error(d.loc(pair.key as YamlNode), `${key}: VRRP is configured in keepalived.conf syntax (README "VRRP"); the YAML format has services only`, ConfigCode.UNSUPPORTED);
+      const name = isScalar(pair.key) ? String(pair.key.value) : '';
+      if (/^vrrp/.test(name)) {
+        c.error(d.loc(pair.key as YamlNode), `${name}: VRRP is configured in keepalived.conf syntax (README "VRRP"); the YAML format has services only`, ConfigCode.UNSUPPORTED);
       }
     }
   }
-  const f = d.fields(doc.contents as YamlNode, 'the top level', [...TOP_KEYS, 'vrrp_instances', 'vrrp_scripts', 'vrrp_sync_groups']);
+  const f = d.fields(doc.contents as YamlNode, 'the top level', [...yamlKeys(GLOBAL), 'vrrp_instances', 'vrrp_scripts', 'vrrp_sync_groups']);
   if (!f) return config;
-  const rid = d.text(f.get('router_id'));
-  if (rid) config.routerId = rid;
-  if (f.has('ring_size')) config.ringSize = ringSize(c, d.loc(f.get('ring_size')), d.text(f.get('ring_size'))) ?? DEFAULTS.ringSize;
+  const v = d.values(f, GLOBAL, defaults(GLOBAL, 'yaml'));
+  if (v.routerId) config.routerId = v.routerId;
+  config.ringSize = v.ringSize!;
   const seen = new Map<string, Service>();
-  for (const s of d.list(f.get('services'), 'services')) {
+  for (const s of d.list(f.get(key(GLOBAL.services)), 'services')) {
     const svc = readService(d, s);
     if (!svc) continue;
     const dup = seen.get(svc.key);

@@ -1,20 +1,11 @@
 // The TypeScript mirror of bpf/include/xdpvs.h. test/unit/abi.test.ts holds
 // every struct and enum here against the compiled objects' BTF, so a change
 // on one side without the other fails the build.
+import { Limits } from '../net/limits';
 import { be16, bytes, field, struct, u16, u32, u64, u8, type AnyStruct, type ValueOf } from './codec';
 
-export const Limits = {
-  XDPVS_ICMP_QUOTE: 64,
-  XDPVS_MAX_VIPS: 512,
-  XDPVS_MAX_REALS: 4096,
-  XDPVS_MAX_FLOWS: 1048576,
-  XDPVS_MAX_IFACES: 64,
-  XDPVS_MAX_DECAP_ADDRS: 64,
-  XDPVS_MAX_DECAP_SOURCES: 256,
-  XDPVS_REASON_SLOTS: 32,
-  XDPVS_RING_SIZE: 65537,
-  XDPVS_MAX_TABLE: 1048573,
-} as const;
+// the capacities live in net/limits.ts, which the configuration reads too
+export { Limits };
 
 export const Family = { XDPVS_AF_INET: 2, XDPVS_AF_INET6: 10 } as const;
 

@@ -2,7 +2,7 @@
 // forward only frames addressed to it and to send from that MAC.
 import * as fs from 'node:fs';
 import { ifIndex } from '../../native/index';
-import { parseMac } from './addr';
+import { parseMac } from '../net/addr';
 
 export interface IfaceAddress {
   ifindex: number;
@@ -31,6 +31,6 @@ export function ifaceAddress(name: string, sysfs = '/sys/class/net'): IfaceAddre
         `mount sysfs for this namespace (ip netns exec does)`,
     );
   }
-  const mac = parseMac(text, `${dir}/address`);
+  const mac = parseMac(text, `${dir}/address`).bytes;
   return { ifindex, mac };
 }

@@ -15,7 +15,8 @@ import {
 } from '../../native/index';
 import { pinReplacing } from './bpffs';
 import { ifaceAddress } from './iface';
-import type { PrefixBytes } from './addr';
+import type { Prefix } from '../net/addr';
+import { prefixBytes, prefixFromBytes, type AddrFamily } from './addr';
 import { attachReplacing, DECAP_PROGRAM, detach, DIRECTOR_PROGRAM, openPinned, pinAttached, type Attached, type XdpMode } from './xdp';
 import {
   DECAP_MAPS,
@@ -502,19 +503,19 @@ export class DecapDataplane {
    * written before the stale ones go, so a source in both lists is never
    * refused in between. Empty: every tunnel is refused.
    */
-  setSources(prefixes: readonly PrefixBytes[]): void {
+  setSources(prefixes: readonly Prefix[]): void {
     if (prefixes.length > this.srcs.maxEntries) {
       throw new RangeError(`${prefixes.length} allowed sources: the decap program holds at most ${this.srcs.maxEntries}`);
     }
-    const keys = prefixes.map((p) => DecapSrcKey.encode({ prefixLen: FAMILY_BITS + p.len, family: p.family, addr: p.bytes }));
+    const keys = prefixes.map(prefixBytes).map((p) => DecapSrcKey.encode({ prefixLen: FAMILY_BITS + p.len, family: p.family, addr: p.bytes }));
     for (const k of keys) this.srcs.update(k, u32key(1));
     for (const old of [...this.srcs.keys()]) if (!keys.some((k) => k.equals(old))) this.srcs.delete(old);
   }
 
-  sources(): PrefixBytes[] {
+  sources(): Prefix[] {
     return [...this.srcs.keys()].map((k) => {
       const v = DecapSrcKey.decode(k);
-      return { family: v.family as PrefixBytes['family'], bytes: v.addr, len: v.prefixLen - FAMILY_BITS };
+      return prefixFromBytes({ family: v.family as AddrFamily, bytes: v.addr, len: v.prefixLen - FAMILY_BITS });
     });
   }
 

@@ -26,9 +26,9 @@ function tcpCheck(check: HealthCheck): Promise<CheckResult> {
   const start = Date.now();
   return new Promise((resolve) => {
     const sock = net.connect({
-      host: check.connect.addr,
+      host: String(check.connect.addr),
       port: check.connect.port,
-      ...(check.bindTo ? { localAddress: check.bindTo } : {}),
+      ...(check.bindTo ? { localAddress: String(check.bindTo) } : {}),
     });
     const done = (ok: boolean, detail: string): void => {
       sock.destroy();
@@ -59,12 +59,12 @@ function httpCheck(check: HealthCheck & { type: 'http' | 'https' }): Promise<Che
       const mod = check.type === 'https' ? https : http;
       const req = mod.request(
         {
-          host: check.connect.addr,
+          host: String(check.connect.addr),
           port: check.connect.port,
           path: url.path,
           method: 'GET',
-          ...(check.bindTo ? { localAddress: check.bindTo } : {}),
-          headers: { Host: check.virtualhost ?? check.connect.addr, 'User-Agent': 'xdpvs-check', Connection: 'close' },
+          ...(check.bindTo ? { localAddress: String(check.bindTo) } : {}),
+          headers: { Host: check.virtualhost ?? String(check.connect.addr), 'User-Agent': 'xdpvs-check', Connection: 'close' },
           // keepalived's SSL_GET does not verify the certificate either
           ...(check.type === 'https' ? { rejectUnauthorized: false } : {}),
         },
@@ -121,7 +121,7 @@ function httpCheck(check: HealthCheck & { type: 'http' | 'https' }): Promise<Che
 function udpCheck(check: HealthCheck & { type: 'udp' }): Promise<CheckResult> {
   const start = Date.now();
   return new Promise((resolve) => {
-    const sock = dgram.createSocket(check.connect.addr.includes(':') ? 'udp6' : 'udp4');
+    const sock = dgram.createSocket(check.connect.addr.v6 ? 'udp6' : 'udp4');
     let finished = false;
     const done = (ok: boolean, detail: string): void => {
       if (finished) return;
@@ -140,8 +140,8 @@ function udpCheck(check: HealthCheck & { type: 'udp' }): Promise<CheckResult> {
       if (check.require === undefined || msg.toString().includes(check.require)) done(true, 'replied');
       else done(false, 'reply without the required text');
     });
-    sock.bind({ ...(check.bindTo ? { address: check.bindTo } : {}), port: 0 }, () => {
-      sock.connect(check.connect.port, check.connect.addr, () => sock.send(Buffer.from(check.payload ?? '')));
+    sock.bind({ ...(check.bindTo ? { address: String(check.bindTo) } : {}), port: 0 }, () => {
+      sock.connect(check.connect.port, String(check.connect.addr), () => sock.send(Buffer.from(check.payload ?? '')));
     });
   });
 }

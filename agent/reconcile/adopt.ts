@@ -7,7 +7,8 @@
 // clients' entries to other reals for good (issue 11, defect 18).
 import type { LbSettingsValue, RealDefValue } from '../dataplane/abi';
 import { Family, RealFlags } from '../dataplane/abi';
-import { formatAddr, formatMac, parseAddr } from '../dataplane/addr';
+import { addrBytes, addrFromBytes } from '../dataplane/addr';
+import { Mac, type Addr } from '../net/addr';
 import type { Reach } from './desired';
 
 /** A real of this configuration that kept its id across the restart. */
@@ -15,7 +16,7 @@ export interface KnownReal {
   /** realKey(): service and endpoint */
   key: string;
   id: number;
-  addr: string;
+  addr: Addr;
 }
 
 export interface Adopted {
@@ -38,17 +39,17 @@ export function adoptFromPins(known: readonly KnownReal[], pinned: (id: number) 
   for (const k of known) {
     const def = pinned(k.id);
     if (!def || !(def.flags & RealFlags.XDPVS_REAL_ACTIVE) || isZero(def.mac)) continue;
-    const want = parseAddr(k.addr);
+    const want = addrBytes(k.addr);
     if (def.family !== want.family || !def.addr.equals(want.bytes)) continue;
     out.active.add(k.key);
-    if (out.reach.has(k.addr)) continue;
+    if (out.reach.has(String(k.addr))) continue;
     const src = settings && (def.family === Family.XDPVS_AF_INET ? settings.tunSrc4 : settings.tunSrc6);
-    out.reach.set(k.addr, {
-      mac: formatMac(def.mac),
+    out.reach.set(String(k.addr), {
+      mac: Mac.fromBytes(def.mac).toString(),
       ifindex: def.ifindex,
-      ...(isZero(def.srcMac) ? {} : { srcMac: formatMac(def.srcMac) }),
+      ...(isZero(def.srcMac) ? {} : { srcMac: Mac.fromBytes(def.srcMac).toString() }),
       ...(def.mtu ? { mtu: def.mtu } : {}),
-      ...(src && !isZero(src) ? { prefsrc: formatAddr(src, def.family) } : {}),
+      ...(src && !isZero(src) ? { prefsrc: addrFromBytes(src, def.family).toString() } : {}),
     });
   }
   return out;

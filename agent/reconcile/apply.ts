@@ -2,7 +2,8 @@
 // only what changed, in an order that never points at something missing:
 // reals first, then tables, then VIPs; removals in the reverse order.
 import type { RealDefValue, VipKeyValue, VipMetaValue } from '../dataplane/abi';
-import { parseAddr, parseMac } from '../dataplane/addr';
+import { addrBytes } from '../dataplane/addr';
+import { parseMac } from '../net/addr';
 import type { DesiredReal, DesiredState, DesiredVip } from './desired';
 import { REAL_ACTIVE } from './desired';
 
@@ -20,9 +21,9 @@ export const EMPTY_STATE: DesiredState = { vips: new Map(), reals: new Map(), tx
 
 function realDef(r: DesiredReal, active: boolean): RealDefValue {
   return {
-    addr: parseAddr(r.addr).bytes,
-    mac: parseMac(r.mac),
-    srcMac: parseMac(r.srcMac),
+    addr: addrBytes(r.addr).bytes,
+    mac: parseMac(r.mac).bytes,
+    srcMac: parseMac(r.srcMac).bytes,
     ifindex: r.ifindex,
     family: r.family,
     method: r.method,
@@ -33,7 +34,7 @@ function realDef(r: DesiredReal, active: boolean): RealDefValue {
 }
 
 function vipKey(v: DesiredVip): VipKeyValue {
-  return { addr: parseAddr(v.addr).bytes, port: v.port, proto: v.proto, family: v.family };
+  return { addr: addrBytes(v.addr).bytes, port: v.port, proto: v.proto, family: v.family };
 }
 
 function vipMeta(v: DesiredVip): VipMetaValue {
@@ -41,7 +42,7 @@ function vipMeta(v: DesiredVip): VipMetaValue {
 }
 
 const sameReal = (a: DesiredReal, b: DesiredReal): boolean =>
-  a.addr === b.addr && a.mac === b.mac && a.srcMac === b.srcMac && a.ifindex === b.ifindex && a.mtu === b.mtu && a.method === b.method && a.active === b.active;
+  a.addr.equals(b.addr) && a.mac === b.mac && a.srcMac === b.srcMac && a.ifindex === b.ifindex && a.mtu === b.mtu && a.method === b.method && a.active === b.active;
 
 const sameTable = (a: number[], b: number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 

@@ -3,7 +3,8 @@
 // No I/O here: apply.ts turns the difference between two of these into map
 // writes.
 import { Family, Method, RealFlags, Sched, VipFlags } from '../dataplane/abi';
-import { parseAddr } from '../dataplane/addr';
+import { abiFamily } from '../dataplane/addr';
+import type { Addr } from '../net/addr';
 import { endpointKey, type Config, type Endpoint, type Real, type Service } from '../config/model';
 import { buildMaglevRing } from '../sched/maglev';
 import { buildWrrSequence } from '../sched/wrr';
@@ -34,7 +35,7 @@ export interface DesiredReal {
   /** "tcp 192.0.2.10:80 -> 10.0.1.1:80" */
   key: string;
   service: string;
-  addr: string;
+  addr: Addr;
   port: number;
   family: number;
   method: number;
@@ -52,7 +53,7 @@ export interface DesiredReal {
 export interface DesiredVip {
   id: number;
   service: string;
-  addr: string;
+  addr: Addr;
   family: number;
   port: number;
   proto: number;
@@ -132,15 +133,14 @@ function describe(
   sorry: boolean,
   inputs: Inputs,
 ): DesiredReal {
-  const a = parseAddr(ep.addr);
-  const reach = inputs.reach.get(ep.addr);
+  const reach = inputs.reach.get(String(ep.addr));
   return {
     id: inputs.realIds.get(key),
     key,
     service: service.key,
     addr: ep.addr,
     port: ep.port,
-    family: a.family,
+    family: abiFamily(ep.addr),
     method: service.method === 'tun' ? Method.XDPVS_FWD_TUN : Method.XDPVS_FWD_DR,
     mac: reach?.mac ?? '00:00:00:00:00:00',
     srcMac: reach?.srcMac ?? '00:00:00:00:00:00',
@@ -206,12 +206,11 @@ export function desiredState(inputs: Inputs): DesiredState {
         table = [...buildMaglevRing(ring, config.ringSize)];
       }
     }
-    const a = parseAddr(svc.vip);
     out.vips.set(svc.key, {
       id: inputs.vipIds.get(svc.key),
       service: svc.key,
       addr: svc.vip,
-      family: a.family,
+      family: abiFamily(svc.vip),
       port: svc.port,
       proto: PROTO[svc.protocol],
       sched: SCHED[svc.scheduler],

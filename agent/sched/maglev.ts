@@ -9,6 +9,7 @@
 // adds its weight to a credit and claims one slot per `maxWeight` of credit,
 // so slot shares follow weights.
 import { createHash } from 'node:crypto';
+import { isPrime, RING_SIZE } from '../net/limits';
 
 export interface MaglevReal {
   /** stable identity of the real, e.g. "10.0.1.1:80" */
@@ -18,14 +19,8 @@ export interface MaglevReal {
   weight: number;
 }
 
-export const DEFAULT_RING_SIZE = 65537;
-
-export function isPrime(n: number): boolean {
-  if (!Number.isInteger(n) || n < 2) return false;
-  if (n % 2 === 0) return n === 2;
-  for (let d = 3; d * d <= n; d += 2) if (n % d === 0) return false;
-  return true;
-}
+export { isPrime };
+export const DEFAULT_RING_SIZE: number = RING_SIZE.default;
 
 function permutation(key: string, size: number): { offset: number; skip: number } {
   const digest = createHash('sha256').update(key).digest();

@@ -113,7 +113,7 @@ export class VrrpRunner {
   }
 
   private get dsts(): string[] {
-    if (this.inst.unicastPeers.length > 0) return this.inst.unicastPeers;
+    if (this.inst.unicastPeers.length > 0) return this.inst.unicastPeers.map(String);
     return [this.inst.family === 'inet' ? VRRP_MCAST4 : VRRP_MCAST6];
   }
 
@@ -146,9 +146,9 @@ export class VrrpRunner {
   private async openSockets(): Promise<void> {
     const i = this.inst;
     const v6 = i.family === 'inet6';
-    const vips = new Set(owned(i).map((a) => a.addr));
+    const vips = new Set(owned(i).map((a) => String(a.addr)));
     const own = (await this.host.addresses(i.interface, i.family, v6 ? 'link' : undefined)).filter((a) => !vips.has(a));
-    const primary = i.unicastSrcIp ?? own[0] ?? '';
+    const primary = String(i.unicastSrcIp ?? own[0] ?? '');
     if (!primary) throw new Error(`vrrp_instance ${i.name}: ${i.interface} has no ${v6 ? 'link-local IPv6' : 'IPv4'} address to send from`);
     const rx = this.host.openSocket(v6 ? 6 : 4, VRRP_PROTO, i.interface, i.unicastPeers.length > 0 ? undefined : this.dsts[0]);
     let tx: VrrpSocket;
@@ -196,7 +196,7 @@ export class VrrpRunner {
     };
     if (i.trackInterfaces.length > 0) this.cancelPoll = this.deps.clock.setTimer(1000, poll);
     if (i.referenceAddress) {
-      const address = i.referenceAddress;
+      const address = String(i.referenceAddress);
       this.reference = new ReferenceCheck(address, i.interface, i.advertInt * 1000, i.referenceFall, this.deps.clock, this.host, (up) => {
         this.log[up ? 'info' : 'warn']({ reference: address }, up ? 'reference address answers again' : 'reference address unanswered: cut off');
         this.retrack();
@@ -299,7 +299,7 @@ export class VrrpRunner {
     const i = this.inst;
     for (const dst of this.dsts) {
       const msg = encodeAdvert(
-        { version: i.version, vrid: i.virtualRouterId, priority, advertIntCs: Math.round(i.advertInt * 100), addresses: i.virtualAddresses.map((a) => a.addr), ...(i.authPass !== undefined ? { authPass: i.authPass } : {}) },
+        { version: i.version, vrid: i.virtualRouterId, priority, advertIntCs: Math.round(i.advertInt * 100), addresses: i.virtualAddresses.map((a) => String(a.addr)), ...(i.authPass !== undefined ? { authPass: i.authPass } : {}) },
         i.family,
         this.primary,
         dst,
@@ -341,9 +341,9 @@ export class VrrpRunner {
         const dev = a.dev ?? this.inst.interface;
         try {
           // an excluded IPv6 address of an IPv4 instance has no link-local primary to come from: it is its own source (RFC 4861 7.2.6)
-          const v6 = a.addr.includes(':');
-          const src = this.inst.family === 'inet6' ? this.primary : a.addr;
-          this.host.sendFrame(dev, v6 ? unsolicitedNa(a.addr, this.macOf(dev), src) : gratuitousArp(a.addr, this.macOf(dev)));
+          const addr = String(a.addr);
+          const src = this.inst.family === 'inet6' ? this.primary : addr;
+          this.host.sendFrame(dev, a.addr.v6 ? unsolicitedNa(addr, this.macOf(dev), src) : gratuitousArp(addr, this.macOf(dev)));
         } catch (err) {
           this.log.warn({ vip: a.addr, err: (err as Error).message }, 'announcement not sent');
         }

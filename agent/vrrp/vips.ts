@@ -20,7 +20,7 @@ export function ipAddrArgs(op: 'add' | 'del', a: VirtualAddress, dev: string): s
   // selection (RFC 6724 rule 3) never picks it for the director's own
   // connections: health checks sent from a VIP in the LAN's prefix are
   // answered by each real's own lo address, and every real would go down.
-  if (a.addr.includes(':')) args.push('nodad', 'preferred_lft', '0');
+  if (a.addr.v6) args.push('nodad', 'preferred_lft', '0');
   return args;
 }
 

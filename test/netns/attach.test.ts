@@ -5,7 +5,8 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { parseAddr } from '../../agent/dataplane/addr';
+import { addrBytes } from '../../agent/dataplane/addr';
+import { parseAddr } from '../../agent/net/addr';
 import { LbDataplane, DecapDataplane } from '../../agent/dataplane/lb';
 import { attachXdp, BpfError, detachXdp, ifIndex, openPinnedMap, openPinnedProgram, queryXdp, XdpAttached } from '../../native/index';
 import { Topology } from '../support/netns';
@@ -105,7 +106,7 @@ describe('XDP attach and bpffs pins', () => {
   it('a second load re-adopts pinned maps with their entries, tables included', () => {
     const pinDir = `${topo.bpffs()}/xdpvs`;
     const first = LbDataplane.load({ maxFlows: 1024, pinDir });
-    const a = parseAddr('192.0.2.10');
+    const a = addrBytes(parseAddr('192.0.2.10'));
     const key = { addr: a.bytes, port: 80, proto: 6, family: a.family };
     try {
       first.setVip(key, { id: 3, flags: 0, sched: 0, tableSize: 5, persistTimeout: 0, pad: 0 });

@@ -16,7 +16,8 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { DecapReason, Reason } from '../../agent/dataplane/abi';
-import { parseAddr, parsePrefix } from '../../agent/dataplane/addr';
+import { addrBytes } from '../../agent/dataplane/addr';
+import { parseAddr, parsePrefix } from '../../agent/net/addr';
 import { DecapDataplane } from '../../agent/dataplane/lb';
 import { packetDeltas } from '../support/counters';
 import { DIRECTOR_MAC, TestDirector, Verdict } from '../support/director';
@@ -274,8 +275,10 @@ describe('packet fuzzing', { timeout: 30 * 60_000 }, () => {
     d.vip({ addr: UVIP, port: 53, proto: PROTO_UDP, id: 4, sched: 'sh', table: [1, 2, 3, 4, 1] });
     d.vip({ addr: PVIP, port: 0, id: 5, sched: 'rr', persist: 60, table: [2, 1] });
     dc = DecapDataplane.load();
-    dc.addAddress({ addr: parseAddr(RS4).bytes, family: parseAddr(RS4).family });
-    dc.addAddress({ addr: parseAddr(RS6).bytes, family: parseAddr(RS6).family });
+    for (const rs of [RS4, RS6]) {
+      const a = addrBytes(parseAddr(rs));
+      dc.addAddress({ addr: a.bytes, family: a.family });
+    }
     // the fixtures' senders, in prefixes: a mutated source lands in or out
     dc.setSources([parsePrefix('10.0.0.0/24'), parsePrefix('fd00::/64')]);
   });

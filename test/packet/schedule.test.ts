@@ -5,7 +5,8 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { FlowKind, Reason } from '../../agent/dataplane/abi';
-import { parseAddr } from '../../agent/dataplane/addr';
+import { addrBytes } from '../../agent/dataplane/addr';
+import { parseAddr } from '../../agent/net/addr';
 import { DIRECTOR_MAC, TestDirector, Verdict } from '../support/director';
 import { addrHash, flowHash } from '../support/jhash';
 import {
@@ -35,8 +36,8 @@ const macOf = (id: number): string => `02:00:00:00:01:${id.toString(16).padStart
 /** The flows-map key of a client's connection (5-tuple) or persistence entry. */
 function flowKey(client: string, sport: number, dport: number, kind: number) {
   return {
-    src: parseAddr(client).bytes,
-    dst: parseAddr(VIP).bytes,
+    src: addrBytes(parseAddr(client)).bytes,
+    dst: addrBytes(parseAddr(VIP)).bytes,
     sport,
     dport,
     proto: PROTO_TCP,

@@ -1,7 +1,8 @@
 // Fixtures for packet tests: a freshly loaded director program with VIPs,
 // reals and tables written through the agent's own dataplane module.
 import { Family, Method, RealFlags, Sched, VipFlags } from '../../agent/dataplane/abi';
-import { parseAddr, parseMac } from '../../agent/dataplane/addr';
+import { addrBytes } from '../../agent/dataplane/addr';
+import { parseAddr, parseMac } from '../../agent/net/addr';
 import { LbDataplane } from '../../agent/dataplane/lb';
 import { XdpAction } from '../../native/index';
 import { PROTO_TCP } from './packet';
@@ -50,12 +51,12 @@ export class TestDirector {
   constructor() {
     this.dp = LbDataplane.load({ maxFlows: 4096 });
     // BPF_PROG_TEST_RUN delivers on lo (ifindex 1) unless told otherwise
-    this.dp.setInterface(TEST_IFINDEX, parseMac(DIRECTOR_MAC));
-    this.dp.setSettings({ tunSrc4: parseAddr(TUN_SRC4).bytes.subarray(0, 4), tunSrc6: parseAddr(TUN_SRC6).bytes });
+    this.dp.setInterface(TEST_IFINDEX, parseMac(DIRECTOR_MAC).bytes);
+    this.dp.setSettings({ tunSrc4: parseAddr(TUN_SRC4).bytes, tunSrc6: parseAddr(TUN_SRC6).bytes });
   }
 
   vip(v: VipSpec): this {
-    const a = parseAddr(v.addr);
+    const a = addrBytes(parseAddr(v.addr));
     this.dp.setVip(
       { addr: a.bytes, port: v.port, proto: v.proto ?? PROTO_TCP, family: a.family },
       {
@@ -72,11 +73,11 @@ export class TestDirector {
   }
 
   real(id: number, r: RealSpec): this {
-    const a = parseAddr(r.addr);
+    const a = addrBytes(parseAddr(r.addr));
     this.dp.setReal(id, {
       addr: a.bytes,
-      mac: parseMac(r.mac),
-      srcMac: r.srcMac ? parseMac(r.srcMac) : Buffer.alloc(6),
+      mac: parseMac(r.mac).bytes,
+      srcMac: r.srcMac ? parseMac(r.srcMac).bytes : Buffer.alloc(6),
       ifindex: r.ifindex ?? 0,
       family: a.family,
       method: r.method === 'tun' ? Method.XDPVS_FWD_TUN : Method.XDPVS_FWD_DR,

@@ -7,6 +7,7 @@ import type { RawPacket, VrrpHost, VrrpSocket } from '../../agent/vrrp/host';
 import type { RunnerDeps, VrrpRunner } from '../../agent/vrrp/instance';
 import { encodeAdvert, VRRP_MCAST4, VRRP_MCAST6 } from '../../agent/vrrp/packet';
 import type { FakeClock } from './clock';
+import { parseAddr } from '../../agent/net/addr';
 
 export class FakeSocket implements VrrpSocket {
   readonly sent: { data: Buffer; dst: string }[] = [];
@@ -118,9 +119,9 @@ export function vrrpInstance(o: Partial<VrrpInstance> = {}): VrrpInstance {
     version: 3,
     family: 'inet',
     virtualAddresses: [
-      { addr: '198.18.1.100', prefix: 32, loc: { file: 'k.conf', line: 5 } },
-      { addr: '198.18.1.101', prefix: 32, loc: { file: 'k.conf', line: 6 } },
-      { addr: '198.18.1.102', prefix: 32, loc: { file: 'k.conf', line: 7 } },
+      { addr: parseAddr('198.18.1.100'), prefix: 32, loc: { file: 'k.conf', line: 5 } },
+      { addr: parseAddr('198.18.1.101'), prefix: 32, loc: { file: 'k.conf', line: 6 } },
+      { addr: parseAddr('198.18.1.102'), prefix: 32, loc: { file: 'k.conf', line: 7 } },
     ],
     excludedAddresses: [],
     nopreempt: false,
@@ -140,7 +141,7 @@ export function vrrpInstance(o: Partial<VrrpInstance> = {}): VrrpInstance {
 /** An advert from `src` as the wire carries it, delivered to the runner's receive socket. */
 export function hear(host: FakeHost, inst: VrrpInstance, src: string, priority: number, advertIntCs = Math.round(inst.advertInt * 100)): void {
   const dst = inst.family === 'inet' ? VRRP_MCAST4 : VRRP_MCAST6;
-  const data = encodeAdvert({ version: inst.version, vrid: inst.virtualRouterId, priority, advertIntCs, addresses: inst.virtualAddresses.map((a) => a.addr) }, inst.family, src, dst);
+  const data = encodeAdvert({ version: inst.version, vrid: inst.virtualRouterId, priority, advertIntCs, addresses: inst.virtualAddresses.map((a) => String(a.addr)) }, inst.family, src, dst);
   host.rx().deliver({ data, src, dst, ttl: 255 });
 }
 

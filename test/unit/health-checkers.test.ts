@@ -9,9 +9,10 @@ import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { HealthCheck, HttpUrl } from '../../agent/config/model';
 import { runCheck } from '../../agent/health/checkers';
+import { parseAddr } from '../../agent/net/addr';
 
 const base = { delayLoop: 5, connectTimeout: 0.5, retry: 0, delayBeforeRetry: 1, warmup: 0, loc: { file: 't', line: 1 } };
-const at = (port: number) => ({ connect: { addr: '127.0.0.1', port } });
+const at = (port: number) => ({ connect: { addr: parseAddr('127.0.0.1'), port } });
 const tcp = (port: number): HealthCheck => ({ type: 'tcp', ...base, ...at(port) });
 const web = (port: number, urls: HttpUrl[], virtualhost?: string): HealthCheck => ({
   type: 'http',

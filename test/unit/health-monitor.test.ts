@@ -6,6 +6,7 @@ import type { HealthCheck } from '../../agent/config/model';
 import type { CheckResult } from '../../agent/health/checkers';
 import { HealthMonitor } from '../../agent/health/monitor';
 import { FakeClock } from '../support/clock';
+import { parseAddr } from '../../agent/net/addr';
 
 function check(over: Partial<HealthCheck> = {}): HealthCheck {
   return {
@@ -15,7 +16,7 @@ function check(over: Partial<HealthCheck> = {}): HealthCheck {
     retry: 2,
     delayBeforeRetry: 1,
     warmup: 0,
-    connect: { addr: '10.0.1.1', port: 80 },
+    connect: { addr: parseAddr('10.0.1.1'), port: 80 },
     loc: { file: 't', line: 1 },
     ...over,
   } as HealthCheck;
@@ -79,7 +80,7 @@ describe('health monitor timing', () => {
     const events: boolean[] = [];
     const { runner } = scripted(clock, { 80: [true, true, true], 8080: [true, false, true] });
     const m = new HealthMonitor((_k, up) => events.push(up), runner, clock, () => 0);
-    m.set([{ key: 'r1', checks: [check({ retry: 0 }), check({ retry: 0, connect: { addr: '10.0.1.1', port: 8080 } })], initialUp: true }]);
+    m.set([{ key: 'r1', checks: [check({ retry: 0 }), check({ retry: 0, connect: { addr: parseAddr('10.0.1.1'), port: 8080 } })], initialUp: true }]);
     await clock.advance(11_000);
     assert.deepEqual(events, [false, true]);
     assert.deepEqual(m.status('r1').map((s) => s.up), [true, true]);

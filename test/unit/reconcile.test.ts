@@ -7,13 +7,14 @@ import { emptyConfig, serviceKey } from '../../agent/config/model';
 import { applyDiff, EMPTY_STATE, FakeDataplane } from '../../agent/reconcile/apply';
 import { desiredState, realKey, type Inputs, type Reach, type RealState } from '../../agent/reconcile/desired';
 import { IdAllocator } from '../../agent/reconcile/ids';
+import { parseAddr } from '../../agent/net/addr';
 
 const LOC = { file: 'test', line: 1 };
-const real = (addr: string, weight = 1): Real => ({ addr, port: 80, weight, inhibitOnFailure: false, checks: [], loc: LOC });
+const real = (addr: string, weight = 1): Real => ({ addr: parseAddr(addr), port: 80, weight, inhibitOnFailure: false, checks: [], loc: LOC });
 function service(vip: string, reals: Real[], over: Partial<Service> = {}): Service {
   return {
-    key: serviceKey('tcp', vip, 80),
-    vip,
+    key: serviceKey('tcp', parseAddr(vip), 80),
+    vip: parseAddr(vip),
     port: 80,
     protocol: 'tcp',
     scheduler: 'mh',
@@ -98,7 +99,7 @@ describe('reconcile', () => {
     const svc = service('192.0.2.10', [real('10.0.1.1', 2), real('10.0.1.2', 2), real('10.0.1.3', 2)], {
       quorum: 4,
       hysteresis: 1,
-      sorryServer: { addr: '10.0.1.9', port: 80 },
+      sorryServer: { addr: parseAddr('10.0.1.9'), port: 80 },
     });
     const w = new World(cfg([svc]));
     const down = (i: number, up: boolean): void => void w.states.set(realKey(svc, svc.reals[i]!), { up });
@@ -144,7 +145,7 @@ describe('reconcile', () => {
   });
 
   it('with no real up the sorry server takes the whole table, and gives it back', () => {
-    const svc = service('192.0.2.10', [real('10.0.1.1')], { sorryServer: { addr: '10.0.1.9', port: 80 } });
+    const svc = service('192.0.2.10', [real('10.0.1.1')], { sorryServer: { addr: parseAddr('10.0.1.9'), port: 80 } });
     const w = new World(cfg([svc]));
     w.step();
     w.states.set(realKey(svc, svc.reals[0]!), { up: false });

@@ -75,6 +75,6 @@ describe('VRRP configuration limits', () => {
     assert.deepEqual(warnings, []);
     const v = config.vrrpInstances[0]!;
     assert.equal(v.family, 'inet');
-    assert.deepEqual(v.excludedAddresses.map((a) => [a.addr, a.prefix, a.dev]), [['2001:db8::1', 64, 'eth1'], ['10.0.1.1', 24, undefined]]);
+    assert.deepEqual(v.excludedAddresses.map((a) => [String(a.addr), a.prefix, a.dev]), [['2001:db8::1', 64, 'eth1'], ['10.0.1.1', 24, undefined]]);
   });
 });

@@ -9,6 +9,7 @@ import { VrrpRunner } from '../../agent/vrrp/instance';
 import { decodeAdvert, VRRP_MCAST4 } from '../../agent/vrrp/packet';
 import { FakeClock } from '../support/clock';
 import { FakeHost, hear, runnerDeps, started, stopped, vrrpInstance } from '../support/vrrp-host';
+import { parseAddr } from '../../agent/net/addr';
 
 describe('VRRP instance on the host', () => {
   let stateDir: string;
@@ -58,7 +59,7 @@ describe('VRRP instance on the host', () => {
     const inst = vrrpInstance({
       initialState: 'MASTER',
       family: 'inet6',
-      virtualAddresses: [{ addr: '2001:db8:0:1::100', prefix: 64, loc: { file: 'k.conf', line: 5 } }],
+      virtualAddresses: [{ addr: parseAddr('2001:db8:0:1::100'), prefix: 64, loc: { file: 'k.conf', line: 5 } }],
     });
     const r = new VrrpRunner(inst, runnerDeps(clock, host, stateDir));
     await started(r, clock);
@@ -110,10 +111,10 @@ describe('VRRP instance on the host', () => {
     const host = new FakeHost(clock);
     const inst = vrrpInstance({
       initialState: 'MASTER',
-      virtualAddresses: [{ addr: '198.18.1.100', prefix: 32, loc: { file: 'k.conf', line: 5 } }],
+      virtualAddresses: [{ addr: parseAddr('198.18.1.100'), prefix: 32, loc: { file: 'k.conf', line: 5 } }],
       excludedAddresses: [
-        { addr: '198.18.2.1', prefix: 24, loc: { file: 'k.conf', line: 8 } },
-        { addr: '2001:db8:1::100', prefix: 64, dev: 'eth1', loc: { file: 'k.conf', line: 9 } },
+        { addr: parseAddr('198.18.2.1'), prefix: 24, loc: { file: 'k.conf', line: 8 } },
+        { addr: parseAddr('2001:db8:1::100'), prefix: 64, dev: 'eth1', loc: { file: 'k.conf', line: 9 } },
       ],
     });
     const r = new VrrpRunner(inst, runnerDeps(clock, host, stateDir));

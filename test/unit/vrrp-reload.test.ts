@@ -12,6 +12,7 @@ import { VrrpSupervisor } from '../../agent/vrrp/supervisor';
 import { decodeAdvert, VRRP_MCAST4 } from '../../agent/vrrp/packet';
 import { FakeClock } from '../support/clock';
 import { FakeHost, hear, vrrpInstance, whileClockRuns } from '../support/vrrp-host';
+import { parseAddr } from '../../agent/net/addr';
 
 const log = pino({ level: 'silent' });
 
@@ -58,7 +59,7 @@ describe('VRRP reload in place', () => {
     const transitions = sup.status()[0]!.counters.transitions;
     const sent = sentCount(host);
     const frames = host.frames.length;
-    const more = { addr: '198.18.1.103', prefix: 32, loc: { file: 'k.conf', line: 8 } };
+    const more = { addr: parseAddr('198.18.1.103'), prefix: 32, loc: { file: 'k.conf', line: 8 } };
     const edited = vrrpInstance({ notifyMaster: '/bin/new-master', priority: 120, advertInt: 2, nopreempt: true, garpMasterRepeat: 2, virtualAddresses: [...inst.virtualAddresses, more] });
     await whileClockRuns(clock, sup.apply(config([edited])));
     await clock.advance(10_000);
@@ -126,7 +127,7 @@ describe('VRRP reload in place', () => {
     host.openSocket = () => {
       throw new Error('open raw IPv4 socket: operation not permitted');
     };
-    await assert.rejects(whileClockRuns(clock, sup.apply(config([vrrpInstance({ unicastPeers: ['198.18.0.2'] })]))), /operation not permitted/);
+    await assert.rejects(whileClockRuns(clock, sup.apply(config([vrrpInstance({ unicastPeers: [parseAddr('198.18.0.2')] })]))), /operation not permitted/);
     host.openSocket = open;
     const st = sup.status()[0]!;
     assert.equal(st.state, 'MASTER');

@@ -1,31 +1,19 @@
-// keepalived's vrrp_instance / vrrp_script / vrrp_sync_group -> the model,
-// with keepalived's defaults and ranges (keepalived.conf(5)).
+// keepalived's vrrp_instance / vrrp_script / vrrp_sync_group -> the model:
+// syntax over keywords.ts, which has keepalived's defaults and ranges
+// (keepalived.conf(5)).
 import { ConfigCode } from '../diagnostics';
-import { VRRP_DEFAULTS, type Config, type Tracked, type VirtualAddress, type VrrpInstance, type VrrpScript, type VrrpSyncGroup } from '../model';
-import { address, Collector, int, oneOf, seconds } from '../values';
+import { defaults, SYNC_GROUP, VRRP_INSTANCE, VRRP_SCRIPT } from '../keywords';
+import type { Config, Tracked, VirtualAddress, VrrpInstance, VrrpScript, VrrpSyncGroup } from '../model';
+import { address, Collector, int } from '../values';
+import { valueHandlers, walk } from './statements';
 import type { ConfNode } from './reader';
-
-type Handler = (n: ConfNode) => void;
-
-function walk(c: Collector, owner: ConfNode, handlers: Record<string, Handler>): void {
-  for (const n of owner.children ?? []) {
-    const h = handlers[n.keyword];
-    if (h) h(n);
-    else c.warn(n.loc, `unknown keyword "${n.keyword}" in ${owner.keyword}: ignored`);
-  }
-}
-
-const ignore =
-  (c: Collector, why: string): Handler =>
-  (n) =>
-    c.warn(n.loc, `${n.keyword} ${why}: ignored`, ConfigCode.UNSUPPORTED);
 
 /** "10.0.0.1/24 dev eth0 label eth0:1" (other ip-addr options warned). */
 function virtualAddress(c: Collector, n: ConfNode): VirtualAddress | undefined {
   const [addrText, prefixText] = n.keyword.split('/');
   const addr = address(c, n.loc, 'virtual_ipaddress', addrText);
   if (addr === undefined) return undefined;
-  const max = addr.includes(':') ? 128 : 32;
+  const max = addr.v6 ? 128 : 32;
   const prefix = prefixText === undefined ? max : int(c, n.loc, 'virtual_ipaddress prefix', prefixText, 0, max);
   if (prefix === undefined) return undefined;
   const va: VirtualAddress = { addr, prefix, loc: n.loc };
@@ -71,23 +59,27 @@ export function readVrrpScript(c: Collector, n: ConfNode): VrrpScript | undefine
     c.error(n.loc, 'vrrp_script wants a name and a { ... } block', ConfigCode.SYNTAX);
     return undefined;
   }
-  const s: VrrpScript = { name, script: '', interval: VRRP_DEFAULTS.scriptInterval, weight: 0, reverse: false, rise: 1, fall: 1, initFail: false, loc: n.loc };
+  const v = defaults(VRRP_SCRIPT, 'conf');
+  let reverse = false;
   walk(c, n, {
-    script: (x) => (s.script = x.args.join(' ')),
-    interval: (x) => (s.interval = seconds(c, x.loc, 'interval', x.args[0], 0.001, 86400) ?? s.interval),
-    timeout: (x) => {
-      const t = seconds(c, x.loc, 'timeout', x.args[0], 0.001, 86400);
-      if (t !== undefined) s.timeout = t;
-    },
+    ...valueHandlers(c, VRRP_SCRIPT, v),
     weight: (x) => {
-      s.weight = int(c, x.loc, 'weight', x.args[0], -253, 253) ?? s.weight;
-      s.reverse = x.args[1] === 'reverse';
+      v.weight = VRRP_SCRIPT.weight.read!(c, x.loc, x.args, 'weight') ?? v.weight;
+      reverse = x.args[1] === 'reverse';
     },
-    rise: (x) => (s.rise = int(c, x.loc, 'rise', x.args[0], 1, 1000) ?? s.rise),
-    fall: (x) => (s.fall = int(c, x.loc, 'fall', x.args[0], 1, 1000) ?? s.fall),
-    init_fail: () => (s.initFail = true),
-    user: ignore(c, 'is not supported (scripts run as the agent user)'),
   });
+  const s: VrrpScript = {
+    name,
+    script: v.script ?? '',
+    interval: v.interval!,
+    ...(v.timeout !== undefined ? { timeout: v.timeout } : {}),
+    weight: v.weight!,
+    reverse,
+    rise: v.rise!,
+    fall: v.fall!,
+    initFail: v.initFail!,
+    loc: n.loc,
+  };
   if (!s.script) {
     c.error(n.loc, `vrrp_script ${name} needs a script`);
     return undefined;
@@ -101,40 +93,30 @@ export function readVrrpInstance(c: Collector, n: ConfNode, defaultVersion: 2 | 
     c.error(n.loc, 'vrrp_instance wants a name and a { ... } block', ConfigCode.SYNTAX);
     return undefined;
   }
-  const v: Partial<VrrpInstance> & { unicastPeers: string[]; virtualAddresses: VirtualAddress[]; excludedAddresses: VirtualAddress[] } = {
+  const k = defaults(VRRP_INSTANCE, 'conf');
+  const v: Partial<VrrpInstance> & Pick<VrrpInstance, 'unicastPeers' | 'virtualAddresses' | 'excludedAddresses' | 'trackInterfaces' | 'trackScripts' | 'referenceFall'> = {
     name,
-    initialState: 'BACKUP',
-    priority: VRRP_DEFAULTS.priority,
-    advertInt: VRRP_DEFAULTS.advertInt,
-    nopreempt: false,
-    preemptDelay: 0,
     trackInterfaces: [],
     trackScripts: [],
     unicastPeers: [],
     virtualAddresses: [],
     excludedAddresses: [],
-    garpMasterDelay: VRRP_DEFAULTS.garpMasterDelay,
-    garpMasterRepeat: VRRP_DEFAULTS.garpMasterRepeat,
-    v3ChecksumAsV2: false,
     referenceFall: 3,
     loc: n.loc,
   };
-  let version: 2 | 3 | undefined;
   let advertIntLoc = n.loc;
-  const script = (key: 'notifyMaster' | 'notifyBackup' | 'notifyFault' | 'notifyStop' | 'notify'): Handler => (x) => (v[key] = x.args.join(' '));
+  const addresses = (into: VirtualAddress[]) => (x: ConfNode) => {
+    for (const e of x.children ?? []) {
+      const a = virtualAddress(c, e);
+      if (a) into.push(a);
+    }
+  };
   walk(c, n, {
-    state: (x) => {
-      const s = oneOf(c, x.loc, 'state', x.args[0], ['master', 'backup'] as const);
-      if (s) v.initialState = s === 'master' ? 'MASTER' : 'BACKUP';
-    },
-    interface: (x) => (v.interface = x.args[0]),
-    virtual_router_id: (x) => (v.virtualRouterId = int(c, x.loc, 'virtual_router_id', x.args[0], 1, 255)),
-    priority: (x) => (v.priority = int(c, x.loc, 'priority', x.args[0], 1, 255) ?? v.priority),
+    ...valueHandlers(c, VRRP_INSTANCE, k),
     advert_int: (x) => {
-      v.advertInt = seconds(c, x.loc, 'advert_int', x.args[0], 0.01, 255) ?? v.advertInt;
+      k.advertInt = VRRP_INSTANCE.advertInt.read!(c, x.loc, x.args, x.keyword) ?? k.advertInt;
       advertIntLoc = x.loc;
     },
-    version: (x) => (version = int(c, x.loc, 'version', x.args[0], 2, 3) as 2 | 3 | undefined),
     authentication: (x) => {
       let type: string | undefined;
       walk(c, x, {
@@ -143,58 +125,45 @@ export function readVrrpInstance(c: Collector, n: ConfNode, defaultVersion: 2 | 
       });
       if (type && type !== 'PASS') c.error(x.loc, `auth_type ${type} is not supported (PASS is; AH was removed from VRRP by RFC 3768)`, ConfigCode.UNSUPPORTED);
     },
-    virtual_ipaddress: (x) => {
-      for (const e of x.children ?? []) {
-        const a = virtualAddress(c, e);
-        if (a) v.virtualAddresses.push(a);
-      }
-    },
-    virtual_ipaddress_excluded: (x) => {
-      for (const e of x.children ?? []) {
-        const a = virtualAddress(c, e);
-        if (a) v.excludedAddresses.push(a);
-      }
-    },
-    nopreempt: () => (v.nopreempt = true),
-    no_preempt: () => (v.nopreempt = true),
-    preempt_delay: (x) => (v.preemptDelay = seconds(c, x.loc, 'preempt_delay', x.args[0], 0, 1000) ?? 0),
+    virtual_ipaddress: addresses(v.virtualAddresses),
+    virtual_ipaddress_excluded: addresses(v.excludedAddresses),
     track_interface: (x) => (v.trackInterfaces = tracked(c, x, 253)),
     track_script: (x) => (v.trackScripts = tracked(c, x, 253)),
-    notify_master: script('notifyMaster'),
-    notify_backup: script('notifyBackup'),
-    notify_fault: script('notifyFault'),
-    notify_stop: script('notifyStop'),
-    notify: script('notify'),
-    unicast_src_ip: (x) => (v.unicastSrcIp = address(c, x.loc, 'unicast_src_ip', x.args[0])),
     unicast_peer: (x) => {
       for (const e of x.children ?? []) {
         const a = address(c, e.loc, 'unicast_peer', e.keyword);
         if (a) v.unicastPeers.push(a);
       }
     },
-    garp_master_delay: (x) => (v.garpMasterDelay = seconds(c, x.loc, 'garp_master_delay', x.args[0], 0, 3600) ?? v.garpMasterDelay),
-    garp_master_repeat: (x) => (v.garpMasterRepeat = int(c, x.loc, 'garp_master_repeat', x.args[0], 1, 255) ?? v.garpMasterRepeat),
-    old_unicast_checksum: () => (v.v3ChecksumAsV2 = true),
-    v3_checksum_as_v2: () => (v.v3ChecksumAsV2 = true),
     reference_address: (x) => {
       const a = address(c, x.loc, 'reference_address', x.args[0]);
       if (a) v.referenceAddress = a;
       if (x.args[1] === 'fall') v.referenceFall = int(c, x.loc, 'reference_address fall', x.args[2], 1, 100) ?? v.referenceFall;
     },
-    garp_master_refresh: ignore(c, 'is not supported'),
-    garp_master_refresh_repeat: ignore(c, 'is not supported'),
-    use_vmac: ignore(c, 'is not supported'),
-    dont_track_primary: ignore(c, 'is not supported'),
-    mcast_src_ip: ignore(c, 'is not supported'),
-    smtp_alert: ignore(c, 'is not supported'),
-    track_file: ignore(c, 'is not supported'),
-    track_process: ignore(c, 'is not supported'),
-    track_bfd: ignore(c, 'is not supported'),
   });
+  Object.assign(v, {
+    initialState: k.initialState === 'master' ? 'MASTER' : 'BACKUP',
+    priority: k.priority,
+    advertInt: k.advertInt,
+    nopreempt: k.nopreempt,
+    preemptDelay: k.preemptDelay,
+    garpMasterDelay: k.garpMasterDelay,
+    garpMasterRepeat: k.garpMasterRepeat,
+    v3ChecksumAsV2: k.v3ChecksumAsV2,
+    ...(k.interface !== undefined ? { interface: k.interface } : {}),
+    ...(k.virtualRouterId !== undefined ? { virtualRouterId: k.virtualRouterId } : {}),
+    ...(k.unicastSrcIp !== undefined ? { unicastSrcIp: k.unicastSrcIp } : {}),
+    ...(k.notifyMaster !== undefined ? { notifyMaster: k.notifyMaster } : {}),
+    ...(k.notifyBackup !== undefined ? { notifyBackup: k.notifyBackup } : {}),
+    ...(k.notifyFault !== undefined ? { notifyFault: k.notifyFault } : {}),
+    ...(k.notifyStop !== undefined ? { notifyStop: k.notifyStop } : {}),
+    ...(k.notify !== undefined ? { notify: k.notify } : {}),
+  });
+  const version = k.version as 2 | 3 | undefined;
   if (!v.interface) c.error(n.loc, `vrrp_instance ${name} needs an interface`);
   if (v.virtualRouterId === undefined) c.error(n.loc, `vrrp_instance ${name} needs a virtual_router_id (1..255)`);
   if (v.virtualAddresses.length === 0) c.error(n.loc, `vrrp_instance ${name} needs at least one virtual_ipaddress`);
-  const families = new Set(v.virtualAddresses.map((a) => (a.addr.includes(':') ? 'inet6' : 'inet')));
+  const families = new Set(v.virtualAddresses.map((a) => a.addr.family));
   if (families.size > 1) c.error(n.loc, `vrrp_instance ${name}: virtual_ipaddress mixes IPv4 and IPv6 (use virtual_ipaddress_excluded for the other family)`);
   const family = families.has('inet6') ? 'inet6' : 'inet';
   const ver: 2 | 3 = family === 'inet6' ? 3 : (version ?? defaultVersion);
@@ -218,25 +187,20 @@ export function readSyncGroup(c: Collector, n: ConfNode): VrrpSyncGroup | undefi
     return undefined;
   }
   const g: VrrpSyncGroup = { name, group: [], trackInterfaces: [], trackScripts: [], trackingWeight: false, loc: n.loc };
+  const k = defaults(SYNC_GROUP, 'conf');
   walk(c, n, {
+    ...valueHandlers(c, SYNC_GROUP, k),
     group: (x) => {
       for (const e of x.children ?? []) g.group.push(e.keyword, ...e.args);
     },
     track_interface: (x) => g.trackInterfaces.push(...tracked(c, x, 253)),
     track_script: (x) => g.trackScripts.push(...tracked(c, x, 253)),
-    sync_group_tracking_weight: () => (g.trackingWeight = true),
     global_tracking: (x) => {
       c.warn(x.loc, `global_tracking is deprecated (keepalived too): read as sync_group_tracking_weight; track objects on the sync group instead`, ConfigCode.IGNORED);
-      g.trackingWeight = true;
+      k.trackingWeight = true;
     },
-    track_file: ignore(c, 'is not supported'),
-    track_process: ignore(c, 'is not supported'),
-    track_bfd: ignore(c, 'is not supported'),
-    notify_master: ignore(c, 'on a sync group is not supported (set it on the instances)'),
-    notify_backup: ignore(c, 'on a sync group is not supported (set it on the instances)'),
-    notify_fault: ignore(c, 'on a sync group is not supported (set it on the instances)'),
-    notify: ignore(c, 'on a sync group is not supported (set it on the instances)'),
   });
+  g.trackingWeight = k.trackingWeight!;
   return g;
 }
 
