@@ -1,6 +1,6 @@
 // Where the benchmark runs: a client that sends, a director under test and a
 // real server that counts, each reached by a command prefix. Three testbeds:
-//  - LabTestbed: namespaces on this machine (agent/lab), prefix
+//  - LabTestbed: namespaces on this machine (test/lab), prefix
 //    `ip netns exec NS`; used on the host and inside the qemu VM;
 //  - HostsTestbed: the machines of a hosts file (the Vagrantfile's: this
 //    machine the director, client and real over `ssh HOST sudo`), or any
@@ -13,8 +13,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Lab, AgentProcess, XDPVS_BIN } from '../agent/lab/lab';
-import { Topology, sh } from '../agent/lab/netns';
+import { Lab, AgentProcess, XDPVS_BIN } from '../test/lab/lab';
+import { Topology, sh } from '../test/lab/netns';
 
 const ROOT = path.join(__dirname, '..', '..');
 export const OBJ = (n: string): string => path.join(ROOT, 'bpf', 'build', `${n}.bpf.o`);

@@ -31,9 +31,9 @@ cp package.json package-lock.json "$lib/"
 (cd "$lib" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
 rm -f "$lib/package-lock.json"
 
-# the compiled agent and bridge wrapper, without the development tree's lab
+# the compiled agent and bridge wrapper (the lab and the tests live in test/)
 mkdir -p "$lib/dist"
-(cd dist && find agent native -name '*.js' -not -path 'agent/lab/*' -print0 | tar --null -cf - -T -) | tar -C "$lib/dist" -xf -
+(cd dist && find agent native -name '*.js' -print0 | tar --null -cf - -T -) | tar -C "$lib/dist" -xf -
 install -m 0755 bin/xdpvs "$lib/bin/xdpvs"
 # BTF stays (the agent checks map layouts against it); DWARF goes
 for o in lb decap; do llvm-strip -g -o "$lib/bpf/build/$o.bpf.o" "bpf/build/$o.bpf.o"; done

@@ -1,10 +1,17 @@
 // `xdpvs demo` (make demo). The scenario and its lab (namespaces, test HTTP
-// servers, ethtool and sysctl on veths) belong to the development tree; the
-// Debian package leaves them out, so they are loaded only when asked for.
+// servers, ethtool and sysctl on veths) belong to the development tree's
+// test/lab, which the Debian package does not carry, so they are loaded only
+// when asked for.
 import { Command, Option } from 'commander';
-import type { DemoOptions } from '../lab/demo';
 
-const SCENARIO = '../lab/demo';
+export interface DemoOptions {
+  method: 'dr' | 'tun';
+  requests: string;
+  hold?: boolean;
+}
+
+/** dist/agent/cli -> dist/test/lab */
+const SCENARIO = '../../test/lab/demo';
 
 async function demo(opts: DemoOptions): Promise<void> {
   let scenario: { demo(o: DemoOptions): Promise<void> };

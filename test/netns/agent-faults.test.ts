@@ -5,9 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Lab, XDPVS_BIN, type AgentProcess } from '../../agent/lab/lab';
+import { Lab, XDPVS_BIN, type AgentProcess } from '../lab/lab';
 import { LbDataplane } from '../../agent/dataplane/lb';
-import { sh } from '../../agent/lab/netns';
+import { sh } from '../lab/netns';
 import { requireRoot } from '../support/root';
 import { untilServing } from '../support/serving';
 

@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runBench } from '../../bench/run';
-import { Lab } from '../../agent/lab/lab';
-import { sh } from '../../agent/lab/netns';
+import { Lab } from '../lab/lab';
+import { sh } from '../lab/netns';
 import { requireRoot } from '../support/root';
 
 describe('benchmark harness (smoke run)', () => {

@@ -6,8 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { boundingSet, Lab, type AgentProcess } from '../../agent/lab/lab';
-import { sh } from '../../agent/lab/netns';
+import { boundingSet, Lab, type AgentProcess } from '../lab/lab';
+import { sh } from '../lab/netns';
 import { requireRoot } from '../support/root';
 
 /** The bounding set a systemd unit gives the agent (CapabilityBoundingSet=): CAP_PERFMON for the verifier (pointer subtraction), no CAP_SYS_ADMIN. */

@@ -3,8 +3,8 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { Lab, type AgentProcess } from '../../agent/lab/lab';
-import { sh } from '../../agent/lab/netns';
+import { Lab, type AgentProcess } from '../lab/lab';
+import { sh } from '../lab/netns';
 import { requireRoot } from '../support/root';
 import { spread, untilServing } from '../support/serving';
 

@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { Lab, type AgentProcess } from '../../agent/lab/lab';
+import { Lab, type AgentProcess } from '../lab/lab';
 import { openPinnedMap } from '../../native/index';
 import { FlowKey, FlowKind, FlowState } from '../../agent/dataplane/abi';
 import { requireRoot } from '../support/root';

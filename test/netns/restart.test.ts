@@ -14,8 +14,8 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { Lab, type AgentProcess } from '../../agent/lab/lab';
-import { sh } from '../../agent/lab/netns';
+import { Lab, type AgentProcess } from '../lab/lab';
+import { sh } from '../lab/netns';
 import { requireRoot } from '../support/root';
 
 const RESTARTS = 20;

@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Lab, type AgentProcess } from '../../agent/lab/lab';
+import { Lab, type AgentProcess } from '../lab/lab';
 import { ask } from '../../agent/control/client';
 import { openPinnedMap, type BpfMap } from '../../native/index';
 import { FlowKey, FlowKind, FlowState } from '../../agent/dataplane/abi';

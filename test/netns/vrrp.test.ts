@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { Lab, XDPVS_BIN, type AgentProcess } from '../../agent/lab/lab';
-import { sh } from '../../agent/lab/netns';
+import { Lab, XDPVS_BIN, type AgentProcess } from '../lab/lab';
+import { sh } from '../lab/netns';
 import { requireRoot } from '../support/root';
 
 interface VrrpOpts {
@@ -56,7 +56,7 @@ function conf(lab: Lab, o: VrrpOpts): string {
   return lines.join('\n');
 }
 
-const HTTPD = path.join(__dirname, '..', '..', 'agent', 'lab', 'httpd.js');
+const HTTPD = path.join(__dirname, '..', 'lab', 'httpd.js');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

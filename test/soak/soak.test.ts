@@ -17,8 +17,8 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Lab, type AgentProcess } from '../../agent/lab/lab';
-import { sh } from '../../agent/lab/netns';
+import { Lab, type AgentProcess } from '../lab/lab';
+import { sh } from '../lab/netns';
 import { requireRoot } from '../support/root';
 
 const LONG = process.env.SOAK === 'long';

@@ -1,2 +1,2 @@
 // Test topologies use the lab's namespace helper (agent/lab/netns.ts).
-export { Topology, sh } from '../../agent/lab/netns';
+export { Topology, sh } from '../lab/netns';

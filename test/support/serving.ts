@@ -1,6 +1,6 @@
 // Polling the lab's VIP from its client: which reals answer, and waiting
 // until the ones a test needs do.
-import type { Lab } from '../../agent/lab/lab';
+import type { Lab } from '../lab/lab';
 
 /** Bodies of n GETs (each a new connection, so a new source port) -> count per real. */
 export function spread(lab: Lab, n: number): Map<string, number> {

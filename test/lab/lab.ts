@@ -17,7 +17,7 @@ import { Topology, sh } from './netns';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 export const XDPVS_BIN = path.join(ROOT, 'bin', 'xdpvs');
-const HTTPD = path.join(ROOT, 'dist', 'agent', 'lab', 'httpd.js');
+const HTTPD = path.join(ROOT, 'dist', 'test', 'lab', 'httpd.js');
 const PASS_OBJECT = path.join(ROOT, 'bpf', 'build', 'pass.bpf.o');
 
 export interface LabHost {

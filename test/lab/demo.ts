@@ -5,6 +5,7 @@
 // exit and on Ctrl-C. It lives with the lab: both are the development tree's,
 // not the package's.
 import * as fs from 'node:fs';
+import type { DemoOptions } from '../../agent/cli/demo';
 import { Lab, type AgentProcess } from './lab';
 import { sh } from './netns';
 
@@ -74,12 +75,6 @@ async function waitLog(agent: AgentProcess, re: RegExp, ms: number): Promise<num
   const start = Date.now();
   await agent.waitFor(re, ms);
   return Date.now() - start;
-}
-
-export interface DemoOptions {
-  method: 'dr' | 'tun';
-  requests: string;
-  hold?: boolean;
 }
 
 export async function demo(opts: DemoOptions): Promise<void> {
