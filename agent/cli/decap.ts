@@ -8,7 +8,7 @@ import { addrBytes, addrFromBytes } from '../dataplane/addr';
 import { parseAddr, parsePrefix, type Prefix } from '../net/addr';
 import { ensurePinDir } from '../dataplane/bpffs';
 import { DecapDataplane } from '../dataplane/lb';
-import { attachXdp, detachXdp, type XdpMode } from '../../native/index';
+import { attachXdp, detachXdp, type XdpMode } from '../dataplane/xdp';
 
 export const DECAP_PIN_DIR = '/sys/fs/bpf/xdpvs-decap';
 const modeOption = (): Option =>

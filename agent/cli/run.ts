@@ -5,7 +5,7 @@ import { ConfigError, formatDiagnostic } from '../config/diagnostics';
 import { loadConfig } from '../config/load';
 import { createLogger } from '../log';
 import { formatTable, rowsFromConfig } from './table';
-import type { XdpMode } from '../../native/index';
+import type { XdpMode } from '../dataplane/xdp';
 
 export const DEFAULT_PIN_DIR = '/sys/fs/bpf/xdpvs';
 export const DEFAULT_STATE_DIR = '/run/xdpvs';

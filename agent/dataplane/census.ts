@@ -6,7 +6,7 @@
 // turn's time budget is spent, pauses between turns so that it takes a
 // bounded share of a CPU (a process that never sleeps is the one the kernel
 // preempts for longest), and rests between walks. Readers never walk: they get the latest complete snapshot.
-import type { Clock } from '../health/monitor';
+import type { Clock } from '../net/clock';
 
 /** Where a walk stands; opaque to the census (a batch position of the map). */
 export type FlowCursor = unknown;

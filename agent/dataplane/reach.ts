@@ -14,7 +14,6 @@ import { execFile } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import { promisify } from 'node:util';
-import type { Reach } from '../reconcile/desired';
 import { ifIndex } from '../../native/index';
 
 const run = promisify(execFile);
@@ -24,6 +23,17 @@ export interface Route {
   gateway?: string;
   prefsrc?: string;
   /** the route's own mtu (ip route ... mtu N), if it has one */
+  mtu?: number;
+}
+
+/** Where a real's packets go: what the reals map needs of its next hop. */
+export interface Reach {
+  mac: string;
+  /** 0: out of the interface the packet came in on (XDP_TX) */
+  ifindex: number;
+  /** source MAC for a redirect; empty for XDP_TX */
+  srcMac?: string;
+  /** the largest packet the path to the real takes (route or device MTU) */
   mtu?: number;
 }
 

@@ -12,6 +12,8 @@ import { attachXdp, BpfError, detachXdp, openPinnedProgram, programById, queryXd
 import { pinReplacing } from './bpffs';
 
 export type { XdpMode } from '../../native/index';
+/** Plain attach and detach (the decap program: no pins to hand over). */
+export { attachXdp, detachXdp };
 
 export interface Attached {
   mode: XdpMode;

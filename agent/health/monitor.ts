@@ -10,21 +10,7 @@
 // The clock is injected so tests run this on fake time.
 import type { HealthCheck } from '../config/model';
 import type { CheckResult, CheckRunner } from './checkers';
-
-export interface Clock {
-  now(): number;
-  /** calls fn after ms; returns a cancel function */
-  setTimer(ms: number, fn: () => void): () => void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimer: (ms, fn) => {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return () => clearTimeout(t);
-  },
-};
+import { systemClock, type Clock } from '../net/clock';
 
 export interface Target {
   key: string;

@@ -9,7 +9,7 @@ import type { LbSettingsValue, RealDefValue } from '../dataplane/abi';
 import { Family, RealFlags } from '../dataplane/abi';
 import { addrBytes, addrFromBytes } from '../dataplane/addr';
 import { Mac, type Addr } from '../net/addr';
-import type { Reach } from './desired';
+import type { Reach } from '../dataplane/reach';
 
 /** A real of this configuration that kept its id across the restart. */
 export interface KnownReal {

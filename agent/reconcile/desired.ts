@@ -10,18 +10,9 @@ import { buildMaglevRing } from '../sched/maglev';
 import { buildWrrSequence } from '../sched/wrr';
 import { Limits } from '../dataplane/abi';
 import type { IdAllocator } from './ids';
+import type { Reach } from '../dataplane/reach';
 
 /** How the director reaches a real: next-hop MAC and egress. */
-export interface Reach {
-  mac: string;
-  /** 0: out of the interface the packet came in on (XDP_TX) */
-  ifindex: number;
-  /** source MAC for a redirect; empty for XDP_TX */
-  srcMac?: string;
-  /** the largest packet the path to the real takes (route or device MTU) */
-  mtu?: number;
-}
-
 /** Runtime state of a real in a service, from health checks and the CLI. */
 export interface RealState {
   /** false after its checks failed (or before the first success with alpha) */

@@ -5,20 +5,15 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import { promisify } from 'node:util';
-import { RawSocket, sendFrame, type RawPacket } from '../../native/index';
+import { openRawSocket, sendFrame, type RawIpSocket, type RawPacket } from '../dataplane/sys';
 import { interfaceUp } from './track';
 
 const run = promisify(execFile);
 
 export type { RawPacket };
 
-/** A raw IP socket for one protocol on one interface (native RawSocket's shape). */
-export interface VrrpSocket {
-  bind(addr: string): void;
-  send(data: Buffer, dst: string): void;
-  watch(onPacket: (p: RawPacket) => void): void;
-  close(): void;
-}
+/** A raw IP socket for one protocol on one interface (the system façade's). */
+export type VrrpSocket = RawIpSocket;
 
 export interface VrrpHost {
   /** the interface's MAC address, "aa:bb:..." */
@@ -44,7 +39,7 @@ export const systemHost: VrrpHost = {
   async ip(args) {
     await run('ip', args, { timeout: 5000 });
   },
-  openSocket: (family, protocol, ifname, group) => RawSocket.open(family, protocol, ifname, group),
+  openSocket: openRawSocket,
   sendFrame,
   interfaceUp,
 };

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { VirtualAddress, VrrpInstance } from '../config/model';
-import type { Clock } from '../health/monitor';
+import type { Clock } from '../net/clock';
 import { gratuitousArp, unsolicitedNa } from './announce';
 import { systemHost, type VrrpHost, type VrrpSocket } from './host';
 import { VrrpMachine, type VrrpState } from './machine';

@@ -6,7 +6,7 @@
 // Times are in centiseconds, as VRRPv3 carries them.
 //   Skew_Time            = ((256 - Priority) * Master_Adver_Interval) / 256
 //   Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time
-import type { Clock } from '../health/monitor';
+import type { Clock } from '../net/clock';
 import ipaddr from 'ipaddr.js';
 
 export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';

@@ -3,7 +3,7 @@
 // off, and its instance goes to FAULT (giving the VIPs up) until one is
 // answered again. ICMP / ICMPv6 echo through the bridge's raw socket, so no
 // ping binary is needed.
-import type { Clock } from '../health/monitor';
+import type { Clock } from '../net/clock';
 import ipaddr from 'ipaddr.js';
 import { inetChecksum } from './checksum';
 import type { VrrpHost, VrrpSocket } from './host';

@@ -5,7 +5,7 @@
 // goes silent and keeps the VIPs for the next agent (a restart).
 import type { Logger } from 'pino';
 import type { Config, VrrpInstance } from '../config/model';
-import type { Clock } from '../health/monitor';
+import type { Clock } from '../net/clock';
 import { VrrpRunner, type VrrpCounters } from './instance';
 import type { VrrpHost } from './host';
 import { ScriptTracker } from './track';

@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { VrrpScript } from '../config/model';
-import type { Clock } from '../health/monitor';
+import type { Clock } from '../net/clock';
 
 export interface TrackState {
   name: string;

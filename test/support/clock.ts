@@ -1,6 +1,6 @@
 // A fake clock for timing tests: timers fire in order as time is advanced,
 // with pending promise callbacks let run after each.
-import type { Clock } from '../../agent/health/monitor';
+import type { Clock } from '../../agent/net/clock';
 
 export class FakeClock implements Clock {
   private t = 0;

@@ -5,7 +5,8 @@ import * as assert from 'node:assert/strict';
 import type { Config, Real, Service } from '../../agent/config/model';
 import { emptyConfig, serviceKey } from '../../agent/config/model';
 import { applyDiff, EMPTY_STATE, FakeDataplane } from '../../agent/reconcile/apply';
-import { desiredState, realKey, type Inputs, type Reach, type RealState } from '../../agent/reconcile/desired';
+import type { Reach } from '../../agent/dataplane/reach';
+import { desiredState, realKey, type Inputs, type RealState } from '../../agent/reconcile/desired';
 import { IdAllocator } from '../../agent/reconcile/ids';
 import { parseAddr } from '../../agent/net/addr';
 
