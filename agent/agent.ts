@@ -21,7 +21,7 @@ import { HealthMonitor, type Target } from './health/monitor';
 import { systemClock } from './net/clock';
 import { applyDiff, EMPTY_STATE } from './reconcile/apply';
 import { desiredState, realKey, REAL_ACTIVE, type DesiredState, type RealState } from './reconcile/desired';
-import { IdAllocator } from './reconcile/ids';
+import { assignIds, IdAllocator } from './reconcile/ids';
 import { FlowKind, Limits, REASON_NAMES } from './dataplane/abi';
 import { ControlServer } from './control/server';
 import { Metrics, type MetricsSource } from './metrics/metrics';
@@ -194,7 +194,7 @@ export class Agent implements MetricsSource {
   /** Writes what changed since the last pass into the maps. */
   reconcile(): void {
     const compute = (): DesiredState =>
-      desiredState({ config: this.config, states: this.states, reach: this.reach, vipIds: this.vipIds, realIds: this.realIds, quorum: this.prev.quorum });
+      desiredState({ config: this.config, states: this.states, reach: this.reach, ids: assignIds(this.config, this.vipIds, this.realIds), quorum: this.prev.quorum });
     let next: DesiredState;
     try {
       next = compute();
@@ -430,7 +430,7 @@ export class Agent implements MetricsSource {
     // retired ids can be reclaimed (reclaimRealIds) if the fresh ones run out
     realIds.release(realIds.retired().keys());
     try {
-      desiredState({ config, states: this.states, reach: this.reach, vipIds: this.vipIds.clone(), realIds, quorum: this.prev.quorum });
+      desiredState({ config, states: this.states, reach: this.reach, ids: assignIds(config, this.vipIds.clone(), realIds), quorum: this.prev.quorum });
     } catch (err) {
       throw new ConfigError([{ severity: 'error', code: ConfigCode.CAPACITY, loc: { file: this.opts.configPath, line: 0 }, message: (err as Error).message }]);
     }

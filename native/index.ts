@@ -3,6 +3,7 @@
 // load balancing. Every failure is a BpfError carrying errno, its code and a
 // message naming the operation and the object.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as util from 'node:util';
 
@@ -197,8 +198,8 @@ export interface MapBatch {
   next: Buffer | undefined;
 }
 
-const ENOENT = 2;
-const ENOSPC = 28;
+// errno values by name, once: the bridge answers -errno
+const { EBADF, EINVAL, EIO, ENOENT, ENOSPC } = os.constants.errno;
 
 let cpus: number | undefined;
 
@@ -248,7 +249,7 @@ export class BpfMap {
     if (this.perCpu) throw new TypeError(`${this.op('lookup in')}: per-CPU map, use lookupPerCpu`);
     this.checkKey(key, 'lookup in');
     const ret = raw.mapLookup(this.fd, key, this.valueSize);
-    if (ret === -2) return undefined;
+    if (ret === -ENOENT) return undefined;
     return check(ret, this.op('lookup in'));
   }
 
@@ -258,7 +259,7 @@ export class BpfMap {
     this.checkKey(key, 'lookup in');
     const stride = this.perCpuStride;
     const ret = raw.mapLookup(this.fd, key, stride * possibleCpus());
-    if (ret === -2) return undefined;
+    if (ret === -ENOENT) return undefined;
     const all = check(ret, this.op('lookup in'));
     const out: Buffer[] = [];
     for (let cpu = 0; cpu < possibleCpus(); cpu++) {
@@ -286,7 +287,7 @@ export class BpfMap {
   delete(key: Buffer): boolean {
     this.checkKey(key, 'delete from');
     const ret = raw.mapDelete(this.fd, key);
-    if (ret === -2) return false;
+    if (ret === -ENOENT) return false;
     check(ret, this.op('delete from'));
     return true;
   }
@@ -295,7 +296,7 @@ export class BpfMap {
     let key: Buffer | null = null;
     for (;;) {
       const ret: Buffer | number = raw.mapNextKey(this.fd, key, this.keySize);
-      if (ret === -2) return;
+      if (ret === -ENOENT) return;
       key = check(ret, this.op('iterate'));
       yield key;
     }
@@ -444,15 +445,15 @@ export class BpfObject {
 
   map(name: string): BpfMap {
     const m = this.obj.maps().find((d) => d.name === name);
-    if (!m) throw new BpfError(2, `find map ${name} in ${this.path}`);
-    if (!this.loaded) throw new BpfError(9, `map ${name} of ${this.path} before load`);
+    if (!m) throw new BpfError(ENOENT, `find map ${name} in ${this.path}`);
+    if (!this.loaded) throw new BpfError(EBADF, `map ${name} of ${this.path} before load`);
     return new BpfMap(m.name, m.fd, m.type, m.keySize, m.valueSize, m.maxEntries, false);
   }
 
   program(name: string): BpfProgram {
     const p = this.obj.programs().find((d) => d.name === name);
-    if (!p) throw new BpfError(2, `find program ${name} in ${this.path}`);
-    if (!this.loaded) throw new BpfError(9, `program ${name} of ${this.path} before load`);
+    if (!p) throw new BpfError(ENOENT, `find program ${name} in ${this.path}`);
+    if (!this.loaded) throw new BpfError(EBADF, `program ${name} of ${this.path} before load`);
     return new BpfProgram(p.name, p.fd, p.type);
   }
 
@@ -463,7 +464,7 @@ export class BpfObject {
   /** A map's definition as the object declares it (sizes as set so far); usable before load(). */
   mapDef(name: string): { type: number; keySize: number; valueSize: number; maxEntries: number } {
     const m = this.obj.maps().find((d) => d.name === name);
-    if (!m) throw new BpfError(2, `find map ${name} in ${this.path}`);
+    if (!m) throw new BpfError(ENOENT, `find map ${name} in ${this.path}`);
     return { type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries };
   }
 
@@ -515,7 +516,7 @@ export function unpin(pinPath: string): void {
     fs.unlinkSync(pinPath);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new BpfError(e.errno ? -e.errno : 5, `unpin ${pinPath}`);
+    throw new BpfError(e.errno ? -e.errno : EIO, `unpin ${pinPath}`);
   }
 }
 
@@ -550,7 +551,7 @@ export function attachXdp(
   const q = queryXdp(ifindex);
   if (q.attachMode === XdpAttached.DRV) return 'native';
   if (q.attachMode === XdpAttached.SKB) return 'generic';
-  throw new BpfError(22, `attach xdp (${mode}) to ${label}: kernel reports attach mode ${q.attachMode}`);
+  throw new BpfError(EINVAL, `attach xdp (${mode}) to ${label}: kernel reports attach mode ${q.attachMode}`);
 }
 
 export function detachXdp(iface: string | number, mode: XdpMode): void {

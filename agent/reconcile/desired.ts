@@ -9,7 +9,8 @@ import { endpointKey, type Config, type Endpoint, type Real, type Service } from
 import { buildMaglevRing } from '../sched/maglev';
 import { buildWrrSequence } from '../sched/wrr';
 import { Limits } from '../dataplane/abi';
-import type { IdAllocator } from './ids';
+import type { IdMap } from './ids';
+import { realKey, sorryKey } from './keys';
 import type { Reach } from '../dataplane/reach';
 
 /** How the director reaches a real: next-hop MAC and egress. */
@@ -69,8 +70,8 @@ export interface Inputs {
   states: Map<string, RealState>;
   /** by real address; a real not reached yet takes no traffic */
   reach: Map<string, Reach>;
-  vipIds: IdAllocator;
-  realIds: IdAllocator;
+  /** from the allocation step (assignIds): desiredState only reads them */
+  ids: IdMap;
   /** the previous pass's quorum states, for hysteresis */
   quorum?: Map<string, boolean>;
 }
@@ -107,12 +108,14 @@ export function quorumMet(previous: boolean | undefined, liveWeight: number, quo
   return previous ? liveWeight >= quorum - hysteresis : liveWeight >= quorum + hysteresis;
 }
 
-export function realKey(service: Service, real: Endpoint): string {
-  return `${service.key} -> ${endpointKey(real)}`;
-}
+/** Keys are re-exported: most readers of the desired state want them too. */
+export { realKey, sorryKey };
 
-export function sorryKey(service: Service): string {
-  return `${service.key} -> sorry`;
+/** The id of `key`; the allocation step (assignIds) gave every service and real one. */
+function idOf(ids: ReadonlyMap<string, number>, key: string): number {
+  const id = ids.get(key);
+  if (id === undefined) throw new Error(`no id assigned to ${key}`);
+  return id;
 }
 
 function describe(
@@ -126,7 +129,7 @@ function describe(
 ): DesiredReal {
   const reach = inputs.reach.get(String(ep.addr));
   return {
-    id: inputs.realIds.get(key),
+    id: idOf(inputs.ids.real, key),
     key,
     service: service.key,
     addr: ep.addr,
@@ -149,16 +152,15 @@ function weightOf(real: Real, state: RealState | undefined): number {
   return state?.weight ?? real.weight;
 }
 
+/** What the maps should hold for these inputs. Pure: it reads its inputs and changes none of them. */
 export function desiredState(inputs: Inputs): DesiredState {
   const { config } = inputs;
   const out: DesiredState = { vips: new Map(), reals: new Map(), txports: new Set(), quorum: new Map() };
-  const liveReals = new Set<string>();
 
   for (const svc of config.services) {
     const reals: DesiredReal[] = [];
     for (const r of svc.reals) {
       const key = realKey(svc, r);
-      liveReals.add(key);
       const state = inputs.states.get(key);
       const up = state?.up ?? !svc.alpha;
       // inhibit_on_failure: a failed real shows weight 0, as keepalived sets it in IPVS
@@ -173,7 +175,6 @@ export function desiredState(inputs: Inputs): DesiredState {
     if (!met && svc.sorryServer) {
       serving = [];
       const key = sorryKey(svc);
-      liveReals.add(key);
       const sorry = describe(svc, key, svc.sorryServer, 1, true, true, inputs);
       reals.push(sorry);
       if (sorry.active) serving = [sorry];
@@ -198,7 +199,7 @@ export function desiredState(inputs: Inputs): DesiredState {
       }
     }
     out.vips.set(svc.key, {
-      id: inputs.vipIds.get(svc.key),
+      id: idOf(inputs.ids.vip, svc.key),
       service: svc.key,
       addr: svc.vip,
       family: abiFamily(svc.vip),
@@ -210,8 +211,6 @@ export function desiredState(inputs: Inputs): DesiredState {
       table,
     });
   }
-  inputs.vipIds.retain(new Set(out.vips.keys()));
-  inputs.realIds.retain(liveReals);
   return out;
 }
 

@@ -11,6 +11,38 @@
 // left, the owner sweeps the flow table of the retired ids and release()s
 // them. Without `group` (VIP ids, which no flow names) a freed id is free.
 
+import type { Config } from '../config/model';
+import { realKey, sorryKey } from './keys';
+
+/** The ids of one configuration: services by key, reals (sorry servers too) by real key. */
+export interface IdMap {
+  vip: ReadonlyMap<string, number>;
+  real: ReadonlyMap<string, number>;
+}
+
+/**
+ * The allocation step, the one place ids change: every service and real of
+ * `config` gets an id (keeping the one it had), a sorry server too whether
+ * or not it serves now (so it keeps its id across quorum changes), and the
+ * ids of what is gone are freed or retired. Throws a RangeError when ids run
+ * out (the keys before that one keep what they got; nothing is freed).
+ */
+export function assignIds(config: Config, vipIds: IdAllocator, realIds: IdAllocator): IdMap {
+  const vip = new Map<string, number>();
+  const real = new Map<string, number>();
+  for (const svc of config.services) {
+    vip.set(svc.key, vipIds.get(svc.key));
+    for (const r of svc.reals) {
+      const key = realKey(svc, r);
+      real.set(key, realIds.get(key));
+    }
+    if (svc.sorryServer) real.set(sorryKey(svc), realIds.get(sorryKey(svc)));
+  }
+  vipIds.retain(new Set(vip.keys()));
+  realIds.retain(new Set(real.keys()));
+  return { vip, real };
+}
+
 export class IdAllocator {
   private readonly byKey = new Map<string, number>();
   /** freed ids that flows may still name -> the group that used them ('' : unknown) */

@@ -7,7 +7,7 @@ import { emptyConfig, serviceKey } from '../../agent/config/model';
 import { applyDiff, EMPTY_STATE, FakeDataplane } from '../../agent/reconcile/apply';
 import type { Reach } from '../../agent/dataplane/reach';
 import { desiredState, realKey, type Inputs, type RealState } from '../../agent/reconcile/desired';
-import { IdAllocator } from '../../agent/reconcile/ids';
+import { assignIds, IdAllocator } from '../../agent/reconcile/ids';
 import { parseAddr } from '../../agent/net/addr';
 
 const LOC = { file: 'test', line: 1 };
@@ -45,7 +45,7 @@ class World {
   }
 
   inputs(): Inputs {
-    return { config: this.config, states: this.states, reach: this.reach, vipIds: this.vipIds, realIds: this.realIds, quorum: this.prev.quorum };
+    return { config: this.config, states: this.states, reach: this.reach, ids: assignIds(this.config, this.vipIds, this.realIds), quorum: this.prev.quorum };
   }
 
   /** Applies the current inputs; returns what was written. */
@@ -71,6 +71,33 @@ describe('reconcile', () => {
     assert.deepEqual(w.tableOf(), new Set([1, 2]));
     assert.equal(w.dp.tables.get(0)?.length, 251);
     assert.deepEqual(w.step(), []);
+  });
+
+  it('desiredState is pure: the same inputs give equal states, and neither the inputs nor the id tables change', () => {
+    const svc = service('192.0.2.10', [real('10.0.1.1'), real('10.0.1.2')], { sorryServer: { addr: parseAddr('10.0.1.9'), port: 80 } });
+    const w = new World(cfg([svc]));
+    const inputs = w.inputs();
+    const before = { vip: JSON.stringify(w.vipIds), real: JSON.stringify(w.realIds), retired: JSON.stringify(w.realIds.retiredJSON()) };
+    const ids = JSON.stringify([...inputs.ids.real]);
+    const a = desiredState(inputs);
+    const b = desiredState(inputs);
+    assert.deepEqual(a, b);
+    assert.deepEqual({ vip: JSON.stringify(w.vipIds), real: JSON.stringify(w.realIds), retired: JSON.stringify(w.realIds.retiredJSON()) }, before);
+    assert.equal(JSON.stringify([...inputs.ids.real]), ids);
+    // a key the allocation step did not cover is an error, not a quiet allocation
+    assert.throws(() => desiredState({ ...inputs, ids: { vip: inputs.ids.vip, real: new Map() } }), /no id assigned to tcp 192\.0\.2\.10:80 -> /);
+  });
+
+  it('assignIds: stable across passes, a sorry server keeps its id whether it serves or not, ids of removed reals retire', () => {
+    const svc = service('192.0.2.10', [real('10.0.1.1'), real('10.0.1.2')], { sorryServer: { addr: parseAddr('10.0.1.9'), port: 80 } });
+    const vipIds = new IdAllocator(0, 511);
+    const realIds = new IdAllocator(1, 4095, (key) => key.split(' -> ')[0]!);
+    const first = assignIds(cfg([svc]), vipIds, realIds);
+    assert.deepEqual([...first.real.values()], [1, 2, 3]);
+    assert.deepEqual(assignIds(cfg([svc]), vipIds, realIds), first);
+    const fewer = assignIds(cfg([{ ...svc, reals: [svc.reals[1]!] }]), vipIds, realIds);
+    assert.deepEqual([...fewer.real.values()], [2, 3]);
+    assert.deepEqual([...realIds.retired().keys()], [1]);
   });
 
   it('a real whose check fails goes inactive and leaves the ring; only those two writes', () => {
