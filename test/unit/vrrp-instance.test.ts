@@ -16,6 +16,40 @@ describe('VRRP instance on the host', () => {
   before(() => (stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'xdpvs-vrrp-inst-'))));
   after(() => fs.rmSync(stateDir, { recursive: true, force: true }));
 
+  it('start, takeover and stop: a BACKUP that hears nobody becomes MASTER after Master_Down_Interval, adverts every advert_int, yields to a better master, and leaves with priority 0', async () => {
+    const clock = new FakeClock();
+    const host = new FakeHost(clock);
+    const inst = vrrpInstance({ priority: 100 });
+    const r = new VrrpRunner(inst, runnerDeps(clock, host, stateDir));
+    await started(r, clock);
+    assert.equal(r.state, 'BACKUP');
+    const adverts = (): number[] => host.sockets.flatMap((x) => x.sent).map((x) => x.data[2]!); // VRRP's priority byte
+    // Master_Down_Interval = 3 * 1 s + Skew_Time ((256 - 100) / 256 s)
+    await clock.advance(3_500);
+    assert.equal(r.state, 'BACKUP', 'not before Master_Down_Interval');
+    assert.deepEqual(adverts(), []);
+    await clock.advance(200);
+    assert.equal(r.state, 'MASTER');
+    await clock.advance(3_000);
+    assert.ok(adverts().length >= 3 && adverts().length <= 5, `${adverts().length} adverts in about 3 s`);
+    assert.ok(adverts().every((p) => p === 100));
+    assert.deepEqual(host.vips, ['198.18.1.100/32', '198.18.1.101/32', '198.18.1.102/32']);
+    // a better master takes over: BACKUP at once, the VIPs go
+    hear(host, inst, '198.18.0.2', 200);
+    assert.equal(r.state, 'BACKUP');
+    await clock.advance(100);
+    assert.deepEqual(host.vips, []);
+    // it leaves (priority 0): this one takes over after Skew_Time, not Master_Down_Interval
+    hear(host, inst, '198.18.0.2', 0);
+    await clock.advance(700);
+    assert.equal(r.state, 'MASTER');
+    const sentBeforeStop = adverts().length;
+    await stopped(r, clock);
+    assert.equal(adverts().slice(sentBeforeStop).at(-1), 0, 'the last advert of a stopping master has priority 0');
+    assert.deepEqual(host.vips, []);
+    assert.ok(host.sockets.every((x) => x.closed), 'every socket closed');
+  });
+
   it('MASTER -> BACKUP in the middle of adding the VIPs: a later state wins, no VIP stays, no announcement from a backup', async () => {
     const clock = new FakeClock();
     const host = new FakeHost(clock);
