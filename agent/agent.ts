@@ -29,6 +29,7 @@ import { VrrpSupervisor, type VrrpStatus } from './vrrp/supervisor';
 import type { Answer, Request, ServiceRow, StatsAnswer } from './control/protocol';
 import { FlowCensus, type FlowCounts } from './dataplane/census';
 import type { XdpMode } from './dataplane/xdp';
+import { RunCode } from './errors';
 
 export interface AgentOptions {
   configPath: string;
@@ -130,7 +131,7 @@ export class Agent implements MetricsSource {
       connKind: FlowKind.XDPVS_FLOW_CONN,
       activeNs: ACTIVE_FLOW_SECONDS * 1e9,
       restMs: CENSUS_REST_MS,
-      onError: (err) => this.log.error({ err: err.message }, 'reading the flow table failed'),
+      onError: (err) => this.log.error({ code: RunCode.FLOW_WALK, err: err.message }, 'reading the flow table failed'),
     });
     this.census.start();
     // VRRP last: a director does not claim VIPs before its maps are warm
@@ -182,7 +183,7 @@ export class Agent implements MetricsSource {
   private runScript(script: string | undefined): void {
     if (!script) return;
     const child = spawn('/bin/sh', ['-c', script], { stdio: 'ignore', detached: true });
-    child.on('error', (err) => this.log.error({ script, err: err.message }, 'notify script failed'));
+    child.on('error', (err) => this.log.error({ code: RunCode.SCRIPT, script, err: err.message }, 'notify script failed'));
     child.unref();
   }
 
@@ -339,7 +340,7 @@ export class Agent implements MetricsSource {
     this.reachTimer = setTimeout(() => {
       void this.refreshReach()
         .then((changed) => changed && this.reconcile())
-        .catch((err: Error) => this.log.error({ err: err.message }, 'resolving reals failed'))
+        .catch((err: Error) => this.log.error({ code: RunCode.REACH, err: err.message }, 'resolving reals failed'))
         .finally(() => this.reachTimer && this.scheduleReach());
     }, ms);
   }
@@ -391,7 +392,7 @@ export class Agent implements MetricsSource {
    */
   async reload(): Promise<boolean> {
     const rejected = (why: string): false => {
-      this.log.error({ why }, 'reload rejected: the previous configuration keeps serving');
+      this.log.error({ code: RunCode.RELOAD, why }, 'reload rejected: the previous configuration keeps serving');
       this.metrics?.reloaded(false);
       return false;
     };
@@ -409,13 +410,13 @@ export class Agent implements MetricsSource {
     try {
       await this.switchTo(config);
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'applying the new configuration failed: restoring the previous one');
+      this.log.error({ code: RunCode.RELOAD, err: (err as Error).message }, 'applying the new configuration failed: restoring the previous one');
       try {
         this.states.clear();
         for (const [k, v] of previous.states) this.states.set(k, v);
         await this.switchTo(previous.config);
       } catch (again) {
-        this.log.error({ err: (again as Error).message }, 'restoring the previous configuration failed');
+        this.log.error({ code: RunCode.RELOAD, err: (again as Error).message }, 'restoring the previous configuration failed');
       }
       return rejected((err as Error).message);
     }
@@ -601,7 +602,7 @@ export class Agent implements MetricsSource {
           this.dp.detach(iface, mode, i === this.attached.length - 1);
           this.log.info({ iface }, 'xdp detached');
         } catch (err) {
-          this.log.error({ iface, err: (err as Error).message }, 'detach failed');
+          this.log.error({ code: RunCode.STOP, iface, err: (err as Error).message }, 'detach failed');
         }
       }
     }

@@ -6,6 +6,7 @@ import { loadConfig } from '../config/load';
 import { createLogger } from '../log';
 import { formatTable, rowsFromConfig } from './table';
 import type { XdpMode } from '../dataplane/xdp';
+import { RunCode } from '../errors';
 
 export const DEFAULT_PIN_DIR = '/sys/fs/bpf/xdpvs';
 export const DEFAULT_STATE_DIR = '/run/xdpvs';
@@ -42,7 +43,7 @@ async function run(opts: RunOpts): Promise<void> {
   process.on('SIGHUP', () => {
     reloading = Promise.all([startup.catch(() => false), reloading])
       .then(([started]) => (started ? agent.reload() : undefined))
-      .catch((err: Error) => log.error({ err: err.message }, 'reload rejected: the previous configuration keeps serving'));
+      .catch((err: Error) => log.error({ code: RunCode.RELOAD, err: err.message }, 'reload rejected: the previous configuration keeps serving'));
   });
   let stopping = false;
   const exit = (detach: boolean, signal: string): void => {
@@ -51,7 +52,7 @@ async function run(opts: RunOpts): Promise<void> {
     void startup.catch(() => false).then(async (started) => {
       if (started) {
         log.info({ signal, detach }, detach ? 'stopping: detaching xdp' : 'stopping: leaving xdp attached and maps pinned for the next agent');
-        await agent.stop(detach).catch((err: Error) => log.error({ err: err.message }, 'stop failed'));
+        await agent.stop(detach).catch((err: Error) => log.error({ code: RunCode.STOP, err: err.message }, 'stop failed'));
       }
       log.flush?.();
       setImmediate(() => process.exit(0));
@@ -63,6 +64,7 @@ async function run(opts: RunOpts): Promise<void> {
   startup = agent.start().then(
     () => true,
     async (err: unknown) => {
+      log.error({ code: RunCode.START, err: err instanceof Error ? err.message : String(err) }, 'start failed: detaching');
       await agent.stop(true);
       throw err;
     },

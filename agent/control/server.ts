@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import type { Answer, Request } from './protocol';
 import { SOCKET_NAME } from './protocol';
+import { RunCode } from '../errors';
 
 export type Handler = (req: Request) => Answer;
 
@@ -92,7 +93,7 @@ export class ControlServer {
     let settle: () => void = () => undefined;
     this.listening = new Promise((resolve) => (settle = resolve));
     const unavailable = (why: string): void => {
-      log.error({ socket: this.socketPath }, `control socket unavailable: ${why}; xdpvs list/stats/real cannot reach this agent`);
+      log.error({ code: RunCode.CONTROL, socket: this.socketPath }, `control socket unavailable: ${why}; xdpvs list/stats/real cannot reach this agent`);
       settle();
     };
     this.server.on('error', (err: NodeJS.ErrnoException) => unavailable(err.code ?? err.message));

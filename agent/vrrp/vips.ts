@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import type { VirtualAddress } from '../config/model';
 import type { VrrpHost } from './host';
+import { RunCode } from '../errors';
 
 /** `ip addr add|del` arguments for one owned address. */
 export function ipAddrArgs(op: 'add' | 'del', a: VirtualAddress, dev: string): string[] {
@@ -87,7 +88,7 @@ export class VipOwner {
       } else if (missing) {
         const [k, a] = missing;
         await this.host.ip(ipAddrArgs('add', a, a.dev ?? this.defaultDev)).catch((err: Error) => {
-          if (!/File exists/.test(err.message)) this.log.error({ vip: a.addr, err: err.message }, 'adding the VIP failed');
+          if (!/File exists/.test(err.message)) this.log.error({ code: RunCode.VIP, vip: a.addr, err: err.message }, 'adding the VIP failed');
         });
         this.present.set(k, a);
         if (this.wanted) this.toAnnounce.set(k, a);

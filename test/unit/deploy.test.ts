@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { loadConfig } from '../../agent/config/load';
 import { Metrics } from '../../agent/metrics/metrics';
 import { ConfigCode } from '../../agent/config/diagnostics';
+import { RunCode } from '../../agent/errors';
 
 const DEPLOY = path.join(__dirname, '..', '..', '..', 'deploy');
 
@@ -20,7 +21,7 @@ describe('deploy/', () => {
 
   it('the README lists every diagnostic code', () => {
     const readme = fs.readFileSync(path.join(DEPLOY, '..', 'README.md'), 'utf8');
-    for (const code of Object.values(ConfigCode)) assert.ok(readme.includes(`| \`${code}\` |`), `${code} is not in the README's table`);
+    for (const code of [...Object.values(ConfigCode), ...Object.values(RunCode)]) assert.ok(readme.includes(`| \`${code}\` |`), `${code} is not in the README's table`);
   });
 
   it('the Grafana dashboard queries only metrics the agent registers', async () => {
