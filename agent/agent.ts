@@ -14,7 +14,8 @@ import { addrBytes } from './dataplane/addr';
 import { parseAddr } from './net/addr';
 import { ensurePinDir } from './dataplane/bpffs';
 import { LbDataplane } from './dataplane/lb';
-import { lookupReach, nextReach, type Resolved } from './dataplane/reach';
+import { lookupAll, nextReach, type Resolved } from './reach/lookup';
+import { ReachMonitor, type ReachEvent } from './reach/monitor';
 import { adoptFromPins } from './reconcile/adopt';
 import { runCheck, type CheckResult } from './health/checkers';
 import { HealthMonitor, type Target } from './health/monitor';
@@ -41,7 +42,7 @@ export interface AgentOptions {
   stateDir: string;
   log: Logger;
   maxFlows?: number;
-  /** how often unresolved reals are retried and resolved ones refreshed, ms */
+  /** the resync period of next hops besides kernel events, ms (default 30 s; unreached reals: every second) */
   reachInterval?: number;
   /** HOST:PORT for /metrics; undefined: no metrics endpoint */
   metrics?: string;
@@ -58,6 +59,8 @@ const VERSION = (require('../../package.json') as { version: string }).version;
 const CENSUS_REST_MS = 2000;
 /** a flow seen within this many seconds counts as an active connection */
 export const ACTIVE_FLOW_SECONDS = 60;
+/** from a route or neighbour event to looking the reals up again */
+const REACH_DEBOUNCE_MS = 100;
 
 export class Agent implements MetricsSource {
   private config!: Config;
@@ -74,6 +77,8 @@ export class Agent implements MetricsSource {
   private vipIds = new IdAllocator(0, Limits.XDPVS_MAX_VIPS - 1);
   private realIds = new IdAllocator(1, Limits.XDPVS_MAX_REALS - 1, serviceOfReal);
   private reachTimer: NodeJS.Timeout | undefined;
+  private reachSoonTimer: NodeJS.Timeout | undefined;
+  private reachMonitor: ReachMonitor | undefined;
   private census: FlowCensus | undefined;
   private attached: { iface: string; mode: XdpMode }[] = [];
   private control: ControlServer | undefined;
@@ -123,6 +128,11 @@ export class Agent implements MetricsSource {
       this.metrics = new Metrics(this);
       await this.metrics.listen(this.opts.metrics, this.log);
     }
+    this.reachMonitor = new ReachMonitor((e) => this.onReachEvent(e), systemClock, undefined, (why) => {
+      this.log.warn({ why }, 'ip monitor ended: restarting it, and looking every real up again');
+      this.reachSoon();
+    });
+    this.reachMonitor.start();
     this.scheduleReach();
     this.census = new FlowCensus({
       reader: this.dp,
@@ -333,10 +343,37 @@ export class Agent implements MetricsSource {
     return this.vrrp.status();
   }
 
-  /** Re-resolves reals: every second while one is unreached, else every reachInterval. */
+  /**
+   * Next hops follow the kernel's events (reach/monitor.ts): a route change,
+   * or a neighbour line naming a real or a next hop, looks every real up
+   * again within REACH_DEBOUNCE_MS (two `ip` processes, whatever the number
+   * of reals). Besides, a slow resync every reachInterval (30 s) in case an
+   * event was lost, and every second while a real is not reached yet.
+   */
+  private onReachEvent(e: ReachEvent): void {
+    if (e.kind === 'neigh') {
+      const watched = new Set(this.allRealAddrs());
+      for (const r of this.reach.values()) watched.add(r.hop);
+      if (!e.words.some((w) => watched.has(w))) return;
+    }
+    this.reachSoon();
+  }
+
+  /** One refresh soon, however many events ask for it meanwhile. */
+  private reachSoon(): void {
+    if (this.reachSoonTimer || !this.reachTimer) return;
+    this.reachSoonTimer = setTimeout(() => {
+      this.reachSoonTimer = undefined;
+      void this.refreshReach()
+        .then((changed) => changed && this.reconcile())
+        .catch((err: Error) => this.log.error({ code: RunCode.REACH, err: err.message }, 'resolving reals failed'));
+    }, REACH_DEBOUNCE_MS);
+  }
+
+  /** The resync: every second while a real is unreached, else every reachInterval. */
   private scheduleReach(): void {
     const unreached = this.allRealAddrs().some((a) => !this.reach.has(a));
-    const ms = unreached ? 1000 : (this.opts.reachInterval ?? 5000);
+    const ms = unreached ? 1000 : (this.opts.reachInterval ?? 30_000);
     this.reachTimer = setTimeout(() => {
       void this.refreshReach()
         .then((changed) => changed && this.reconcile())
@@ -361,9 +398,10 @@ export class Agent implements MetricsSource {
   private async refreshReach(): Promise<boolean> {
     const addrs = new Set(this.allRealAddrs());
     let changed = false;
+    const lookups = await lookupAll([...addrs], this.opts.interfaces);
     await Promise.all(
       [...addrs].map(async (addr) => {
-        const lookup = await lookupReach(addr, this.opts.interfaces).catch((err: Error) => ({ unknown: err.message }));
+        const lookup = lookups.get(addr) ?? { unknown: 'not looked up' };
         const old = this.reach.get(addr);
         // a next hop taken over from the pins at start has no device known
         // ('(pinned)'): it stays until the kernel answers definitely
@@ -592,6 +630,9 @@ export class Agent implements MetricsSource {
     }
     if (this.reachTimer) clearTimeout(this.reachTimer);
     this.reachTimer = undefined;
+    if (this.reachSoonTimer) clearTimeout(this.reachSoonTimer);
+    this.reachSoonTimer = undefined;
+    this.reachMonitor?.stop();
     this.census?.stop();
     this.control?.close();
     this.metrics?.close();

@@ -18,7 +18,7 @@ import { Command } from 'commander';
 import { buildMaglevRing } from '../agent/sched/maglev';
 import { ask } from '../agent/control/client';
 import { median, writeSuite, type BenchReport, type BenchSuite, type ModeResult } from './report';
-import { AGENT_STOP_MS, HostsTestbed, LabTestbed, OBJ, XdpOnMachine, nicTestbed, on, readHostsFile, spawnOn, type Testbed } from './testbed';
+import { AGENT_STOP_MS, HostsTestbed, LabTestbed, OBJ, XdpOnMachine, nicTestbed, on, readHostsFile, spawnOn, type Machine, type Testbed } from './testbed';
 import { VM_NICS, runInVm } from './vm';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -212,6 +212,58 @@ async function changeTimes(tb: Testbed, n: number): Promise<Record<string, numbe
   }
 }
 
+/** How many reals the next-hop measurement configures (all on the testbed's real machine). */
+const REACH_REALS = 1000;
+
+/** CPU seconds (user + system) a process on `m` has used so far. */
+function cpuSeconds(m: Machine, pid: string): number {
+  const stat = on(m, ['cat', `/proc/${pid}/stat`]);
+  // the fields after the command name, which is in parentheses and may hold spaces
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const tck = Number(on(m, ['getconf', 'CLK_TCK']).trim()) || 100;
+  return (Number(f[11]) + Number(f[12])) / tck;
+}
+
+/**
+ * Next hops at scale: REACH_REALS reals (addresses of a /22 on the real's
+ * device, on-link from the director), from the agent's start to every real
+ * reached, and the CPU the agent then uses at idle. The addresses and the
+ * route are removed afterwards.
+ */
+async function reachTimes(tb: Testbed, idleSeconds: number): Promise<Record<string, number>> {
+  const { director: d, real } = tb;
+  const addrs = Array.from({ length: REACH_REALS }, (_, i) => `10.201.${i >> 8}.${(i & 255) + 1}`);
+  on(real, ['ip', '-batch', '-'], addrs.map((a) => `addr add ${a}/32 dev ${real.dev}\n`).join(''));
+  on(d, ['ip', 'route', 'add', '10.201.0.0/22', 'dev', d.dev]);
+  const cfg = tb.writeFile('bench-reach.yaml', ['services:', `  - vip: ${tb.vip}`, '    port: 80', '    reals:', ...addrs.map((a) => `      - address: ${a}`)].join('\n'));
+  const t0 = Date.now();
+  const { agent } = tb.startAgent(cfg, ['--no-metrics', '--log-level', 'info']);
+  try {
+    await agent.waitFor(/xdpvs running/, AGENT_START_MS);
+    const deadline = Date.now() + 60_000;
+    let reached = 0;
+    while (reached < REACH_REALS && Date.now() < deadline) {
+      reached = agent.lines.filter((l) => /"msg":"real reached"/.test(l)).length;
+      if (reached < REACH_REALS) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (reached < REACH_REALS) throw new Error(`${reached} of ${REACH_REALS} reals reached in 60 s`);
+    const allReached = Date.now() - t0;
+    const pid = on(d, ['pgrep', '-n', '-f', `xdpvs run -f ${cfg}`]).trim();
+    const c0 = cpuSeconds(d, pid);
+    const w0 = Date.now();
+    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+    const cpu = ((cpuSeconds(d, pid) - c0) / ((Date.now() - w0) / 1000)) * 1000;
+    return {
+      [`${REACH_REALS} reals: agent start -> every real reached`]: allReached,
+      [`${REACH_REALS} reals: agent CPU at idle, ms per second (10 = 1% of a core)`]: cpu,
+    };
+  } finally {
+    await agent.stop(AGENT_STOP_MS);
+    on(d, ['ip', 'route', 'del', '10.201.0.0/22', 'dev', d.dev]);
+    on(real, ['ip', '-force', '-batch', '-'], addrs.map((a) => `addr del ${a}/32 dev ${real.dev}\n`).join(''));
+  }
+}
+
 function maglevTimes(): Record<string, number> {
   const out: Record<string, number> = {};
   for (const n of [10, 100, 1000]) {
@@ -264,7 +316,7 @@ export async function benchOn(tb: Testbed, opts: BenchOptions, label: string): P
       frameBytes: 64,
       leakPps,
       modes,
-      controlPlane: { ...maglevTimes(), ...(await changeTimes(tb, Math.max(1, opts.runs))) },
+      controlPlane: { ...maglevTimes(), ...(await changeTimes(tb, Math.max(1, opts.runs))), ...(await reachTimes(tb, Math.max(3, 2 * opts.seconds))) },
     };
   } finally {
     b.close();

@@ -1,10 +1,10 @@
 // The system façade: what the agent needs of the host besides BPF maps and
 // XDP (xdp.ts), through the bridge: raw IP sockets of one protocol on one
 // interface (VRRP adverts, the reference-address probe) and raw Ethernet
-// frames (gratuitous ARP, unsolicited NA). Outside agent/dataplane nothing
+// frames (gratuitous ARP, unsolicited NA), and interface indexes. Outside agent/dataplane nothing
 // imports native/; VRRP reaches the host through here, behind its own
 // injected VrrpHost so that its logic is tested without root.
-import { RawSocket, sendFrame as bridgeSendFrame, type RawPacket } from '../../native/index';
+import { ifIndex, RawSocket, sendFrame as bridgeSendFrame, type RawPacket } from '../../native/index';
 
 export type { RawPacket };
 
@@ -26,4 +26,9 @@ export function openRawSocket(family: 4 | 6, protocol: number, ifname: string, g
 /** One Ethernet frame out of `ifname` as it is. */
 export function sendFrame(ifname: string, frame: Buffer): void {
   bridgeSendFrame(ifname, frame);
+}
+
+/** An interface's index (the reals map's egress for a redirect). */
+export function interfaceIndex(ifname: string): number {
+  return ifIndex(ifname);
 }

@@ -37,7 +37,7 @@ describe('benchmark harness (smoke run)', () => {
       // a bridge floods a few frames before it has learnt the director's MAC
       const ceiling = report.modes.find((m) => m.mode === 'ceiling')!.runs[0]!;
       assert.ok(report.leakPps < 0.01 * ceiling, `${report.leakPps} pps reach the real with nothing on the director`);
-      assert.equal(Object.keys(report.controlPlane).length, 5);
+      assert.equal(Object.keys(report.controlPlane).length, 7);
       for (const [k, v] of Object.entries(report.controlPlane)) assert.ok(Number.isFinite(v) && v >= 0, `${k}: ${v}`);
       for (const f of files) assert.ok(fs.statSync(f).size > 100, f);
       assert.match(fs.readFileSync(files[1]!, 'utf8'), /\| xdpvs-dr \| [\d.]+ [kM]? ?\|/);

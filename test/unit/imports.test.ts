@@ -1,6 +1,6 @@
 // Imports flow one way (see README "Architecture"): net/ is below everyone
 // and imports nothing of the agent; config -> model -> reconcile ->
-// dataplane -> native, with health, vrrp and sched beside reconcile;
+// dataplane -> native, with health, vrrp, sched and reach beside reconcile;
 // only dataplane/ touches native/. The owners at the top (metrics, control,
 // cli, agent.ts) may read anything below them; no module imports upward.
 import { describe, it } from 'node:test';
@@ -19,6 +19,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   health: ['net', 'config'],
   // the host only through the system façade
   vrrp: ['net', 'config', 'dataplane/sys'],
+  reach: ['net', 'dataplane'],
   reconcile: ['net', 'config', 'sched', 'dataplane'],
   control: ['net', 'config'],
   metrics: ['net', 'config', 'control', 'health'],
