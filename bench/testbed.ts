@@ -112,6 +112,8 @@ export interface Testbed {
   writeFile(name: string, text: string): string;
   /** `xdpvs run` on the director; stateDir holds its control socket */
   startAgent(configFile: string, extra: string[]): { agent: AgentProcess; stateDir: string };
+  /** the pin directory startAgent's agents use, on the director */
+  readonly agentPinDir: string;
   cleanup(): Promise<void>;
 }
 
@@ -140,6 +142,10 @@ export class LabTestbed implements Testbed {
 
   startAgent(configFile: string, extra: string[]): { agent: AgentProcess; stateDir: string } {
     return { agent: this.lab.startAgent(configFile, 0, extra), stateDir: path.join(this.lab.workDir, 'state-0') };
+  }
+
+  get agentPinDir(): string {
+    return path.join(this.lab.bpffs, 'xdpvs-0');
   }
 
   cleanup(): Promise<void> {
@@ -252,10 +258,14 @@ export class HostsTestbed implements Testbed {
 
   startAgent(configFile: string, extra: string[]): { agent: AgentProcess; stateDir: string } {
     const stateDir = path.join(this.workDir, 'state');
-    const argv = [...this.director.exec, XDPVS_BIN, 'run', '-f', configFile, '-i', this.director.dev, '--pin-dir', `${this.pinRoot}/xdpvs-bench`, '--state-dir', stateDir, ...extra];
+    const argv = [...this.director.exec, XDPVS_BIN, 'run', '-f', configFile, '-i', this.director.dev, '--pin-dir', this.agentPinDir, '--state-dir', stateDir, ...extra];
     const agent = new AgentProcess(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }));
     this.agents.push(agent);
     return { agent, stateDir };
+  }
+
+  get agentPinDir(): string {
+    return `${this.pinRoot}/xdpvs-bench`;
   }
 
   async cleanup(): Promise<void> {
