@@ -212,9 +212,10 @@ async function changeTimes(tb: Testbed, n: number): Promise<Record<string, numbe
   }
 }
 
-/** How many reals the next-hop measurement configures (all on the testbed's real machine). */
+/** How many reals the next-hop measurement configures (all on the testbed's real machine); smoke runs (--seconds under 5): 200. */
 const REACH_REALS = 1000;
-/** the idle window of a full run: it spans one 30 s resync of every next hop (smoke runs: 3 s) */
+const REACH_REALS_SMOKE = 200;
+/** the idle window of a full run: it spans one 30 s resync of every next hop (smoke runs: 1 s) */
 const REACH_IDLE_FULL_S = 31;
 
 /** CPU seconds (user + system) a process on `m` has used so far. */
@@ -227,15 +228,15 @@ function cpuSeconds(m: Machine, pid: string): number {
 }
 
 /**
- * Next hops at scale: REACH_REALS reals (addresses of a /22 on the real's
+ * Next hops at scale: `reals` reals (addresses of a /22 on the real's
  * device, on-link from the director), from the agent's start to every real
  * reached, and the CPU the agent then uses at idle (after 3 s to settle),
  * kernel events and resyncs included. The addresses and the route are
  * removed afterwards.
  */
-async function reachTimes(tb: Testbed, idleSeconds: number): Promise<Record<string, number>> {
+async function reachTimes(tb: Testbed, reals: number, idleSeconds: number): Promise<Record<string, number>> {
   const { director: d, real } = tb;
-  const addrs = Array.from({ length: REACH_REALS }, (_, i) => `10.201.${(i + 1) >> 8}.${(i + 1) & 255}`);
+  const addrs = Array.from({ length: reals }, (_, i) => `10.201.${(i + 1) >> 8}.${(i + 1) & 255}`);
   on(real, ['ip', '-batch', '-'], addrs.map((a) => `addr add ${a}/32 dev ${real.dev}\n`).join(''));
   on(d, ['ip', 'route', 'add', '10.201.0.0/22', 'dev', d.dev]);
   // an empty flow table (the SYN flood modes leave it full): the figure is the next hops', not the flow census's
@@ -247,22 +248,22 @@ async function reachTimes(tb: Testbed, idleSeconds: number): Promise<Record<stri
     await agent.waitFor(/xdpvs running/, AGENT_START_MS);
     const deadline = Date.now() + 60_000;
     let reached = 0;
-    while (reached < REACH_REALS && Date.now() < deadline) {
+    while (reached < reals && Date.now() < deadline) {
       reached = agent.lines.filter((l) => /"msg":"real reached"/.test(l)).length;
-      if (reached < REACH_REALS) await new Promise((r) => setTimeout(r, 100));
+      if (reached < reals) await new Promise((r) => setTimeout(r, 100));
     }
-    if (reached < REACH_REALS) throw new Error(`${reached} of ${REACH_REALS} reals reached in 60 s`);
+    if (reached < reals) throw new Error(`${reached} of ${reals} reals reached in 60 s`);
     const allReached = Date.now() - t0;
     // the last reconcile, logs and garbage of the start settle first
-    await new Promise((r) => setTimeout(r, 3000));
+    await new Promise((r) => setTimeout(r, Math.min(3, idleSeconds) * 1000));
     const pid = on(d, ['pgrep', '-n', '-f', `xdpvs run -f ${cfg}`]).trim();
     const c0 = cpuSeconds(d, pid);
     const w0 = Date.now();
     await new Promise((r) => setTimeout(r, idleSeconds * 1000));
     const cpu = ((cpuSeconds(d, pid) - c0) / ((Date.now() - w0) / 1000)) * 1000;
     return {
-      [`${REACH_REALS} reals: agent start -> every real reached`]: allReached,
-      [`${REACH_REALS} reals: agent CPU at idle, ms per second (10 = 1% of a core)`]: cpu,
+      [`${reals} reals: agent start -> every real reached`]: allReached,
+      [`${reals} reals: agent CPU at idle, ms per second (10 = 1% of a core)`]: cpu,
     };
   } finally {
     await agent.stop(AGENT_STOP_MS);
@@ -323,7 +324,7 @@ export async function benchOn(tb: Testbed, opts: BenchOptions, label: string): P
       frameBytes: 64,
       leakPps,
       modes,
-      controlPlane: { ...maglevTimes(), ...(await changeTimes(tb, Math.max(1, opts.runs))), ...(await reachTimes(tb, opts.seconds >= 5 ? REACH_IDLE_FULL_S : 3)) },
+      controlPlane: { ...maglevTimes(), ...(await changeTimes(tb, Math.max(1, opts.runs))), ...(await (opts.seconds >= 5 ? reachTimes(tb, REACH_REALS, REACH_IDLE_FULL_S) : reachTimes(tb, REACH_REALS_SMOKE, 1))) },
     };
   } finally {
     b.close();

@@ -180,7 +180,7 @@ describe('a busy director (a million flow entries) stays VRRP master while scrap
     // jobs cost it (a shared 2-core test machine can delay any process by
     // tens of ms); the goals hold on top of that noise, never looser than it
     console.log('# empty flow table:');
-    const base = await phase(8_000);
+    const base = await phase(5_000);
 
     const map = openPinnedMap(path.join(lab.bpffs, 'xdpvs-0', 'flows'));
     const tFill = Date.now();

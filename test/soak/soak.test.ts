@@ -24,7 +24,7 @@ import { requireRoot } from '../support/root';
 const LONG = process.env.SOAK === 'long';
 // The restarts come early in the day, so the last agent lives long enough to
 // show a trend: WARM reloads of warm-up, then RSS is sampled after each reload.
-const DAY = LONG ? { reloads: 1000, restarts: 10, restartEvery: 40, reloadEveryMs: 300 } : { reloads: 80, restarts: 2, restartEvery: 10, reloadEveryMs: 250 };
+const DAY = LONG ? { reloads: 1000, restarts: 10, restartEvery: 40, reloadEveryMs: 300 } : { reloads: 80, restarts: 2, restartEvery: 10, reloadEveryMs: 100 };
 const WARM = 20;
 /** RSS samples per window: longer than V8's heap sawtooth (a major GC every 10-15 reloads here). */
 const WINDOW = 20;

@@ -11,100 +11,14 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigCode, ConfigError, type Diagnostic } from '../../agent/config/diagnostics';
-import { loadConfig, type ConfigFormat } from '../../agent/config/load';
-import { formatTable, rowsFromConfig } from '../../agent/cli/table';
-import { rng } from '../support/rng';
+import { Worker } from 'node:worker_threads';
+import { loadConfig } from '../../agent/config/load';
+import { ROOT, SEEDS, type Outcome } from '../support/config-fuzz';
 
-const ROOT = path.join(__dirname, '..', '..', '..');
-const SEEDS = [
-  ['deploy/examples/keepalived.conf', 'keepalived'],
-  ['deploy/examples/xdpvs.yaml', 'yaml'],
-  ['test/fixtures/keepalived-sample.conf', 'keepalived'],
-  ['test/fixtures/keepalived-vrrp.conf', 'keepalived'],
-] as const;
 const N = Number(process.env.FUZZ_CONFIG_N ?? 100_000);
 const FIRST_SEED = Number(process.env.FUZZ_SEED ?? 1);
-const CODES = new Set<string>(Object.values(ConfigCode));
-
-/** Values at the edges of what the front ends accept, and syntax that breaks them. */
-const EDGES = [
-  '0', '-1', '1', '2', '254', '255', '256', '65535', '65536', '4294967295', '4294967296', '1e309', '-0', '0x10', '0.5',
-  '1.5', 'NaN', 'Infinity', '', '""', '"', "'", '{', '}', '{}', '#', '!', ':', '- ', '[', ']', '~', 'null', 'yes', 'no',
-  '&a', '*a', '!!binary', '::', '::1', '2001:DB8::1', 'fe80::1%eth0', '10.0.0.1/33', '10.0.0.1/-1', '300.1.1.1',
-  '10.0.0.1-300', '198.51.100.1-2', '[::1]:80', 'eth0', 'lo', 'a'.repeat(4096), '\u0000', '\t', '\u202e', 'é', '\\',
-  'DR', 'TUN', 'NAT', 'TCP', 'UDP', 'SCTP', 'rr', 'wlc', 'mh', 'bogus_keyword', 'include', 'virtual_server',
-  'real_server', 'vrrp_instance', 'virtual_ipaddress', 'track_script', 'HTTP_GET', 'url', 'status_code', 'digest',
-];
-
-function pick<T>(r: () => number, xs: readonly T[]): T {
-  return xs[Math.floor(r() * xs.length)]!;
-}
-
-/** One to four mutations of a seed's text, chosen by r. */
-function mutate(r: () => number, text: string, donors: string[]): string {
-  let lines = text.split('\n');
-  const rounds = 1 + Math.floor(r() * 4);
-  for (let k = 0; k < rounds; k++) {
-    const i = Math.floor(r() * lines.length);
-    switch (Math.floor(r() * 9)) {
-      case 0:
-        lines.splice(i, 1);
-        break;
-      case 1:
-        lines.splice(i, 0, lines[i] ?? '');
-        break;
-      case 2: {
-        const j = Math.floor(r() * lines.length);
-        [lines[i], lines[j]] = [lines[j] ?? '', lines[i] ?? ''];
-        break;
-      }
-      case 3:
-        lines.splice(i, 0, pick(r, donors));
-        break;
-      case 4: {
-        // a token replaced by an edge value
-        const words = (lines[i] ?? '').split(/(\s+)/);
-        const w = Math.floor(r() * words.length);
-        words[w] = pick(r, EDGES);
-        lines[i] = words.join('');
-        break;
-      }
-      case 5: {
-        // a byte flipped, sometimes to a control or non-ASCII character
-        const line = lines[i] ?? '';
-        const at = Math.floor(r() * (line.length + 1));
-        const ch = r() < 0.5 ? String.fromCharCode(32 + Math.floor(r() * 95)) : String.fromCharCode(Math.floor(r() * 0x3000));
-        lines[i] = line.slice(0, at) + ch + line.slice(at + 1);
-        break;
-      }
-      case 6: {
-        // the file cut anywhere, mid-line included
-        const all = lines.join('\n');
-        lines = all.slice(0, Math.floor(r() * all.length)).split('\n');
-        break;
-      }
-      case 7:
-        lines[i] = `${lines[i] ?? ''} ${pick(r, EDGES)}`;
-        break;
-      default: {
-        // indentation changed (YAML's structure is its indentation)
-        const line = lines[i] ?? '';
-        lines[i] = r() < 0.5 ? line.replace(/^\s{1,2}/, '') : `  ${line}`;
-      }
-    }
-  }
-  return lines.join('\n');
-}
-
-function checkDiagnostic(d: Diagnostic, file: string): void {
-  assert.ok(d.severity === 'error' || d.severity === 'warning', `severity ${d.severity}`);
-  assert.ok(CODES.has(d.code), `a diagnostic without a stable code: ${JSON.stringify(d)}`);
-  assert.equal(typeof d.loc?.file, 'string', `a diagnostic without its file: ${JSON.stringify(d)}`);
-  assert.ok(d.loc.file === file || d.loc.file.length > 0, `file ${d.loc.file}`);
-  assert.ok(Number.isInteger(d.loc.line) && d.loc.line >= 1, `a diagnostic without its line: ${JSON.stringify(d)}`);
-  assert.ok(d.message.length > 0, 'an empty message');
-}
+/** one worker per core (at most 4); the seeds are split between them, so a run is the same files whatever the machine */
+const WORKERS = Math.max(1, Math.min(4, os.availableParallelism?.() ?? os.cpus().length, N));
 
 describe('configuration fuzzing', () => {
   let dir: string;
@@ -113,42 +27,28 @@ describe('configuration fuzzing', () => {
   before(() => (dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'xdpvs-conf-fuzz-'))));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it(`${N} mutated files through both front ends: a model or a ConfigError, every diagnostic with file:line and a code`, () => {
-    const seeds = SEEDS.map(([p, format]) => ({ text: fs.readFileSync(path.join(ROOT, p), 'utf8'), format: format as ConfigFormat, ext: format === 'yaml' ? 'yaml' : 'conf' }));
+  it(`${N} mutated files through both front ends: a model or a ConfigError, every diagnostic with file:line and a code`, async () => {
     // the seeds themselves load cleanly, so mutations start from valid files
     for (const [p] of SEEDS) loadConfig(path.join(ROOT, p));
-    const donors = seeds.flatMap((s) => s.text.split('\n'));
-    const outcome = { loaded: 0, rejected: 0, diagnostics: 0 };
-    for (let n = 0; n < N; n++) {
-      const seed = FIRST_SEED + n;
-      const r = rng(seed);
-      const s = pick(r, seeds);
-      const text = mutate(r, s.text, donors);
-      const file = path.join(dir, `fuzz.${s.ext}`);
-      fs.writeFileSync(file, text);
-      const replay = (): string => `seed ${seed} (FUZZ_SEED=${seed} FUZZ_CONFIG_N=1), ${s.format} file:\n${text.slice(0, 4000)}`;
-      try {
-        const { config, warnings } = loadConfig(file, s.format);
-        for (const w of warnings) checkDiagnostic(w, file);
-        outcome.diagnostics += warnings.length;
-        formatTable(rowsFromConfig(config), false);
-        outcome.loaded++;
-      } catch (err) {
-        if (!(err instanceof ConfigError)) {
-          assert.fail(`${(err as Error)?.stack ?? String(err)}\n${replay()}`);
-        }
-        try {
-          assert.ok(err.diagnostics.some((d) => d.severity === 'error'), 'a ConfigError without an error');
-          for (const d of err.diagnostics) checkDiagnostic(d, file);
-        } catch (e) {
-          assert.fail(`${(e as Error).message}\n${replay()}`);
-        }
-        outcome.diagnostics += err.diagnostics.length;
-        outcome.rejected++;
-      }
-    }
+    const per = Math.ceil(N / WORKERS);
+    const parts = await Promise.all(
+      Array.from({ length: WORKERS }, (_, w) => {
+        const first = FIRST_SEED + w * per;
+        const count = Math.max(0, Math.min(per, N - w * per));
+        const own = fs.mkdtempSync(path.join(dir, `w${w}-`));
+        return new Promise<Outcome>((resolve, reject) => {
+          const worker = new Worker(path.join(__dirname, '..', 'support', 'config-fuzz.js'), { workerData: { fuzz: { first, count, dir: own } } });
+          worker.once('message', resolve);
+          worker.once('error', reject);
+          worker.once('exit', (code) => reject(new Error(`fuzz worker ${w} exited (${code}) without an answer`)));
+        });
+      }),
+    );
+    for (const p of parts) if (p.failure) assert.fail(p.failure);
+    const outcome = parts.reduce((a, p) => ({ loaded: a.loaded + p.loaded, rejected: a.rejected + p.rejected, diagnostics: a.diagnostics + p.diagnostics }), { loaded: 0, rejected: 0, diagnostics: 0 });
+    assert.equal(outcome.loaded + outcome.rejected, N, 'every file was read');
     // the mutations reach both outcomes: a fuzzer that only ever fails to parse tests little
     assert.ok(outcome.loaded > N / 20 && outcome.rejected > N / 20, `loaded ${outcome.loaded}, rejected ${outcome.rejected}`);
-    console.log(`config fuzz: ${N} files, ${outcome.loaded} loaded, ${outcome.rejected} rejected, ${outcome.diagnostics} diagnostics`);
+    console.log(`config fuzz: ${N} files in ${WORKERS} workers, ${outcome.loaded} loaded, ${outcome.rejected} rejected, ${outcome.diagnostics} diagnostics`);
   });
 });
