@@ -109,6 +109,23 @@ export function endpointKey(e: Endpoint): string {
   return endpointText(e.addr, e.port);
 }
 
+/** Every real address a configuration forwards to, sorry servers included. */
+export function forwardAddrs(config: Config): string[] {
+  return config.services.flatMap((s) => [...s.reals, ...(s.sorryServer ? [s.sorryServer] : [])].map((r) => String(r.addr)));
+}
+
+/**
+ * The service and real a request names: the service by its key, the real as
+ * ADDR:PORT (IPv6 with or without brackets). Throws an Error naming the field.
+ */
+export function findReal(config: Config, service: string, real: string): { service: Service; real: Real } {
+  const svc = config.services.find((s) => s.key === service);
+  if (!svc) throw new Error(`service: no service ${service} (services: ${config.services.map((x) => x.key).join(', ')})`);
+  const r = svc.reals.find((x) => endpointKey(x) === real || `${x.addr}:${x.port}` === real);
+  if (!r) throw new Error(`real: no real ${real} in service ${service}`);
+  return { service: svc, real: r };
+}
+
 /** A vrrp_script: run every `interval`; `fall` failures / `rise` successes flip it. */
 export interface VrrpScript {
   name: string;

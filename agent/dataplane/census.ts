@@ -7,6 +7,7 @@
 // bounded share of a CPU (a process that never sleeps is the one the kernel
 // preempts for longest), and rests between walks. Readers never walk: they get the latest complete snapshot.
 import type { Clock } from '../net/clock';
+import { FlowKind } from './abi';
 
 /** Where a walk stands; opaque to the census (a batch position of the map). */
 export type FlowCursor = unknown;
@@ -59,6 +60,25 @@ export interface CensusOptions {
   onSnapshot?: (s: FlowSnapshot) => void;
   /** a read failed: that walk is abandoned, the last snapshot stands, the next walk retries */
   onError?: (err: Error) => void;
+}
+
+/** a flow seen within this many seconds counts as an active connection (ipvsadm's ActiveConn) */
+export const ACTIVE_FLOW_SECONDS = 60;
+
+/**
+ * The director's census: connection entries are those of kind CONN, and
+ * their last_seen is CLOCK_MONOTONIC (bpf_ktime_get_ns), which
+ * process.hrtime reads too.
+ */
+export function directorCensus(reader: FlowReader, clock: Clock, onError: (err: Error) => void): FlowCensus {
+  return new FlowCensus({
+    reader,
+    clock,
+    monotonicNs: () => Number(process.hrtime.bigint()),
+    connKind: FlowKind.XDPVS_FLOW_CONN,
+    activeNs: ACTIVE_FLOW_SECONDS * 1e9,
+    onError,
+  });
 }
 
 export const EMPTY_SNAPSHOT: FlowSnapshot = { perReal: new Map(), entries: 0, at: 0, walkMs: 0 };

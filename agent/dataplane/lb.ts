@@ -196,6 +196,8 @@ export class LbDataplane {
   private readonly written = new Map<number, Uint32Array>();
   /** buffers of the flow census's batch reads, re-used */
   private flowScratch: { keys: Buffer; values: Buffer } | undefined;
+  /** where attach() put the program */
+  private attachedTo: { iface: string; mode: XdpMode }[] = [];
   /** the program an earlier agent pinned (and maybe left attached), opened at load */
   private readonly pinnedProgram: BpfProgram | undefined;
 
@@ -241,16 +243,38 @@ export class LbDataplane {
     // before the program sees a frame from it: without its MAC it forwards nothing
     const { ifindex, mac } = ifaceAddress(iface);
     this.setInterface(ifindex, mac);
-    if (!this.pinDir) return attachReplacing(iface, this.program, mode, undefined, '(no pin directory)');
-    const attached = attachReplacing(iface, this.program, mode, this.pinnedProgram, this.programPin);
-    pinAttached(this.program, this.programPin);
+    let attached: Attached;
+    if (!this.pinDir) attached = attachReplacing(iface, this.program, mode, undefined, '(no pin directory)');
+    else {
+      attached = attachReplacing(iface, this.program, mode, this.pinnedProgram, this.programPin);
+      pinAttached(this.program, this.programPin);
+    }
+    this.attachedTo.push({ iface, mode: attached.mode });
     return attached;
   }
 
-  /** Takes the program off `iface`; `unpin`: the last interface, so its pin goes too. */
-  detach(iface: string, mode: XdpMode, unpin = false): void {
-    detach(iface, mode);
-    if (unpin && this.pinDir) fs.rmSync(this.programPin, { force: true });
+  /** The interfaces the program is attached to, and how. */
+  get attachments(): readonly { iface: string; mode: XdpMode }[] {
+    return this.attachedTo;
+  }
+
+  /**
+   * Takes the program off every interface it was attached to (a clean stop);
+   * the program's pin goes with the last. An interface that fails is reported
+   * and the others are still detached.
+   */
+  detachAll(): { iface: string; error?: string }[] {
+    const out = this.attachedTo.map(({ iface, mode }, i) => {
+      try {
+        detach(iface, mode);
+        if (i === this.attachedTo.length - 1 && this.pinDir) fs.rmSync(this.programPin, { force: true });
+        return { iface };
+      } catch (err) {
+        return { iface, error: (err as Error).message };
+      }
+    });
+    this.attachedTo = [];
+    return out;
   }
 
   /** The MAC the program accepts frames to, and sends from, on `ifindex`. */

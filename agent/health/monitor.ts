@@ -11,6 +11,7 @@
 import type { HealthCheck } from '../config/model';
 import type { CheckResult, CheckRunner } from './checkers';
 import { systemClock, type Clock } from '../net/clock';
+import { same } from '../net/same';
 
 export interface Target {
   key: string;
@@ -120,7 +121,7 @@ export class HealthMonitor {
     const next = new Map(targets.map((t) => [t.key, t]));
     for (const [key, m] of this.reals) {
       const t = next.get(key);
-      if (!t || JSON.stringify(stripLoc(t.checks)) !== JSON.stringify(stripLoc(m.target.checks))) {
+      if (!t || !same(t.checks, m.target.checks)) {
         for (const l of m.loops) l.stop();
         this.reals.delete(key);
       }
@@ -145,8 +146,4 @@ export class HealthMonitor {
     for (const m of this.reals.values()) for (const l of m.loops) l.stop();
     this.reals.clear();
   }
-}
-
-function stripLoc(checks: HealthCheck[]): unknown[] {
-  return checks.map(({ loc: _loc, ...rest }) => rest);
 }

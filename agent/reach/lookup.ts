@@ -16,6 +16,7 @@ import { execFile } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import type { Reach } from '../dataplane/reach';
+import { parseAddr, parseMac } from '../net/addr';
 import { interfaceIndex } from '../dataplane/sys';
 
 export interface Route {
@@ -30,8 +31,6 @@ export interface Resolved extends Reach {
   dev: string;
   /** the neighbour whose MAC this is: the route's gateway, else the real itself */
   hop: string;
-  /** our address toward the real: the tunnel source */
-  prefsrc?: string;
 }
 
 /** What `ip` printed and whether it ran to the end (a non-zero exit of -force batches included). */
@@ -180,11 +179,18 @@ export async function lookupAll(addrs: string[], xdpIfaces: string[], ip: IpRunn
     }
     try {
       // what a tunnelled packet may measure on the way: the route's mtu, else the device's
-      const base = { mac, dev: route.dev, hop, mtu: route.mtu ?? dev.mtu(route.dev), ...(route.prefsrc ? { prefsrc: route.prefsrc } : {}) };
+      const base = {
+        mac: parseMac(mac, `neighbour ${hop} on ${route.dev}`),
+        dev: route.dev,
+        hop,
+        mtu: route.mtu ?? dev.mtu(route.dev),
+        ...(route.prefsrc ? { prefsrc: parseAddr(route.prefsrc, `source address toward ${addr}`) } : {}),
+      };
       if (xdpIfaces.length === 1 && xdpIfaces[0] === route.dev) out.set(addr, { reached: { ...base, ifindex: 0 } });
-      else out.set(addr, { reached: { ...base, ifindex: dev.index(route.dev), srcMac: dev.mac(route.dev) } });
+      else out.set(addr, { reached: { ...base, ifindex: dev.index(route.dev), srcMac: parseMac(dev.mac(route.dev), `${route.dev}'s MAC`) } });
     } catch (err) {
-      // the device went away between the lookup and now
+      // the device went away between the lookup and now, or ip printed what
+      // no Ethernet next hop has (a tunnel device's 4-byte "lladdr")
       out.set(addr, { unknown: (err as Error).message, route });
     }
   }

@@ -21,7 +21,7 @@ export interface KnownReal {
 
 export interface Adopted {
   /** by real address: the next hop to keep until the kernel resolves one */
-  reach: Map<string, Reach & { prefsrc?: string }>;
+  reach: Map<string, Reach>;
   /** realKey()s the previous agent had active: up until a check says otherwise */
   active: Set<string>;
 }
@@ -45,11 +45,11 @@ export function adoptFromPins(known: readonly KnownReal[], pinned: (id: number) 
     if (out.reach.has(String(k.addr))) continue;
     const src = settings && (def.family === Family.XDPVS_AF_INET ? settings.tunSrc4 : settings.tunSrc6);
     out.reach.set(String(k.addr), {
-      mac: Mac.fromBytes(def.mac).toString(),
+      mac: Mac.fromBytes(def.mac),
       ifindex: def.ifindex,
-      ...(isZero(def.srcMac) ? {} : { srcMac: Mac.fromBytes(def.srcMac).toString() }),
+      ...(isZero(def.srcMac) ? {} : { srcMac: Mac.fromBytes(def.srcMac) }),
       ...(def.mtu ? { mtu: def.mtu } : {}),
-      ...(src && !isZero(src) ? { prefsrc: addrFromBytes(src, def.family).toString() } : {}),
+      ...(src && !isZero(src) ? { prefsrc: addrFromBytes(src, def.family) } : {}),
     });
   }
   return out;

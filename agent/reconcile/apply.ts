@@ -1,29 +1,46 @@
 // Applies the difference between two desired states to a Dataplane, touching
 // only what changed, in an order that never points at something missing:
 // reals first, then tables, then VIPs; removals in the reverse order.
-import type { RealDefValue, VipKeyValue, VipMetaValue } from '../dataplane/abi';
+import type { FlowKeyValue, FlowStateValue, LbSettingsValue, RealDefValue, VipKeyValue, VipMetaValue } from '../dataplane/abi';
 import { addrBytes } from '../dataplane/addr';
-import { parseMac } from '../net/addr';
-import type { DesiredReal, DesiredState, DesiredVip } from './desired';
+import { sameAddr, type Addr } from '../net/addr';
+import { same } from '../net/same';
+import type { DesiredReal, DesiredState, DesiredVip, TunSources } from './desired';
 import { REAL_ACTIVE } from './desired';
 
-/** What reconcile needs of the data plane; LbDataplane implements it, tests use FakeDataplane. */
+/**
+ * What reconcile needs of the data plane: every map write the agent makes
+ * goes through it. LbDataplane implements it, tests use FakeDataplane.
+ */
 export interface Dataplane {
   setReal(id: number, real: RealDefValue): void;
+  real(id: number): RealDefValue | undefined;
   setTable(vipId: number, realIds: ArrayLike<number>): void;
   deleteTable(vipId: number): void;
   setVip(key: VipKeyValue, meta: VipMetaValue): void;
   deleteVip(key: VipKeyValue): boolean;
+  vips(): Iterable<[VipKeyValue, VipMetaValue]>;
   addTxPort(ifindex: number): void;
+  setSettings(s: LbSettingsValue): void;
+  settings(): LbSettingsValue | undefined;
+  flows(): Iterable<[FlowKeyValue, FlowStateValue]>;
+  deleteFlow(key: FlowKeyValue): boolean;
 }
 
-export const EMPTY_STATE: DesiredState = { vips: new Map(), reals: new Map(), txports: new Set(), quorum: new Map() };
+/** Before the first pass: nothing known, so the first pass writes everything (tunnel sources included). */
+export const EMPTY_STATE: DesiredState = { vips: new Map(), reals: new Map(), txports: new Set(), quorum: new Map(), tunSrc: { v4: undefined, v6: undefined } };
+
+/** The settings entry's form of the tunnel sources (zeros: none). */
+function settingsOf(t: TunSources): LbSettingsValue {
+  const bytes = (a: Addr | undefined, n: number): Buffer => (a ? Buffer.from(a.bytes) : Buffer.alloc(n));
+  return { tunSrc4: bytes(t.v4, 4), tunSrc6: bytes(t.v6, 16) };
+}
 
 function realDef(r: DesiredReal, active: boolean): RealDefValue {
   return {
     addr: addrBytes(r.addr).bytes,
-    mac: parseMac(r.mac).bytes,
-    srcMac: parseMac(r.srcMac).bytes,
+    mac: r.mac.bytes,
+    srcMac: r.srcMac.bytes,
     ifindex: r.ifindex,
     family: r.family,
     method: r.method,
@@ -33,7 +50,8 @@ function realDef(r: DesiredReal, active: boolean): RealDefValue {
   };
 }
 
-function vipKey(v: DesiredVip): VipKeyValue {
+/** The vips map's key of a desired VIP. */
+export function vipKey(v: DesiredVip): VipKeyValue {
   return { addr: addrBytes(v.addr).bytes, port: v.port, proto: v.proto, family: v.family };
 }
 
@@ -42,7 +60,7 @@ function vipMeta(v: DesiredVip): VipMetaValue {
 }
 
 const sameReal = (a: DesiredReal, b: DesiredReal): boolean =>
-  a.addr.equals(b.addr) && a.mac === b.mac && a.srcMac === b.srcMac && a.ifindex === b.ifindex && a.mtu === b.mtu && a.method === b.method && a.active === b.active;
+  a.addr.equals(b.addr) && a.mac.equals(b.mac) && a.srcMac.equals(b.srcMac) && a.ifindex === b.ifindex && a.mtu === b.mtu && a.method === b.method && a.active === b.active;
 
 const sameTable = (a: number[], b: number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -55,6 +73,8 @@ export interface ApplyStats {
 
 export function applyDiff(dp: Dataplane, prev: DesiredState, next: DesiredState): ApplyStats {
   const stats: ApplyStats = { reals: 0, tables: 0, vips: 0, removed: 0 };
+  // before any TUN real turns active: its packets need their outer source
+  if (prev === EMPTY_STATE || !sameAddr(prev.tunSrc.v4, next.tunSrc.v4) || !sameAddr(prev.tunSrc.v6, next.tunSrc.v6)) dp.setSettings(settingsOf(next.tunSrc));
   for (const ifindex of next.txports) if (!prev.txports.has(ifindex)) dp.addTxPort(ifindex);
 
   for (const [id, r] of next.reals) {
@@ -67,7 +87,7 @@ export function applyDiff(dp: Dataplane, prev: DesiredState, next: DesiredState)
   for (const [key, v] of next.vips) {
     const old = prev.vips.get(key);
     const tableChanged = !old || !sameTable(old.table, v.table);
-    const metaChanged = !old || JSON.stringify(vipMeta(old)) !== JSON.stringify(vipMeta(v));
+    const metaChanged = !old || !same(vipMeta(old), vipMeta(v));
     // the program indexes the table modulo the VIP's table_size: a longer
     // table goes in before the size grows, a shorter one after it shrinks
     const shrinking = old !== undefined && v.table.length < old.table.length;
@@ -96,48 +116,4 @@ export function applyDiff(dp: Dataplane, prev: DesiredState, next: DesiredState)
     }
   }
   return stats;
-}
-
-/** An in-memory Dataplane recording what was written, for tests and `xdpvs check`. */
-export class FakeDataplane implements Dataplane {
-  readonly reals = new Map<number, RealDefValue>();
-  readonly tables = new Map<number, number[]>();
-  readonly vips = new Map<string, VipMetaValue>();
-  readonly txports = new Set<number>();
-  readonly log: string[] = [];
-
-  private static vipId(key: VipKeyValue): string {
-    return `${key.proto}/${key.family}/${key.addr.toString('hex')}/${key.port}`;
-  }
-
-  setReal(id: number, real: RealDefValue): void {
-    this.reals.set(id, real);
-    this.log.push(`real ${id}${real.flags & REAL_ACTIVE ? '' : ' inactive'}`);
-  }
-
-  setTable(vipId: number, realIds: ArrayLike<number>): void {
-    this.tables.set(vipId, Array.from(realIds));
-    this.log.push(`table ${vipId}`);
-  }
-
-  deleteTable(vipId: number): void {
-    this.tables.delete(vipId);
-    this.log.push(`table ${vipId} deleted`);
-  }
-
-  setVip(key: VipKeyValue, meta: VipMetaValue): void {
-    this.vips.set(FakeDataplane.vipId(key), meta);
-    this.log.push(`vip ${meta.id}`);
-  }
-
-  deleteVip(key: VipKeyValue): boolean {
-    const had = this.vips.delete(FakeDataplane.vipId(key));
-    this.log.push('vip deleted');
-    return had;
-  }
-
-  addTxPort(ifindex: number): void {
-    this.txports.add(ifindex);
-    this.log.push(`txport ${ifindex}`);
-  }
 }

@@ -4,7 +4,7 @@
 // writes.
 import { Family, Method, RealFlags, Sched, VipFlags } from '../dataplane/abi';
 import { abiFamily } from '../dataplane/addr';
-import type { Addr } from '../net/addr';
+import { Mac, type Addr } from '../net/addr';
 import { endpointKey, type Config, type Endpoint, type Real, type Service } from '../config/model';
 import { buildMaglevRing } from '../sched/maglev';
 import { buildWrrSequence } from '../sched/wrr';
@@ -13,7 +13,6 @@ import type { IdMap } from './ids';
 import { realKey, sorryKey } from './keys';
 import type { Reach } from '../dataplane/reach';
 
-/** How the director reaches a real: next-hop MAC and egress. */
 /** Runtime state of a real in a service, from health checks and the CLI. */
 export interface RealState {
   /** false after its checks failed (or before the first success with alpha) */
@@ -31,8 +30,8 @@ export interface DesiredReal {
   port: number;
   family: number;
   method: number;
-  mac: string;
-  srcMac: string;
+  mac: Mac;
+  srcMac: Mac;
   ifindex: number;
   /** TUN: the largest outer packet toward the real; 0 (DR, or unknown): unchecked */
   mtu: number;
@@ -62,19 +61,30 @@ export interface DesiredState {
   txports: Set<number>;
   /** by service key: whether its quorum is met (keepalived quorum / hysteresis) */
   quorum: Map<string, boolean>;
+  /** the outer source address of tunnelled packets, per family */
+  tunSrc: TunSources;
+}
+
+/** Our address toward the first reached TUN real of each family (undefined: none). */
+export interface TunSources {
+  v4: Addr | undefined;
+  v6: Addr | undefined;
 }
 
 export interface Inputs {
   config: Config;
   /** by real key; a real with no entry counts as up unless the service has alpha */
-  states: Map<string, RealState>;
+  states: ReadonlyMap<string, RealState>;
   /** by real address; a real not reached yet takes no traffic */
-  reach: Map<string, Reach>;
+  reach: ReadonlyMap<string, Reach>;
   /** from the allocation step (assignIds): desiredState only reads them */
   ids: IdMap;
   /** the previous pass's quorum states, for hysteresis */
-  quorum?: Map<string, boolean>;
+  quorum?: ReadonlyMap<string, boolean>;
 }
+
+/** A real not reached yet, or sent out by XDP_TX (no source MAC of its own) */
+const NO_MAC = Mac.fromBytes(Buffer.alloc(6));
 
 const PROTO = { tcp: 6, udp: 17 } as const;
 const SCHED: Record<Service['scheduler'], number> = {
@@ -136,8 +146,8 @@ function describe(
     port: ep.port,
     family: abiFamily(ep.addr),
     method: service.method === 'tun' ? Method.XDPVS_FWD_TUN : Method.XDPVS_FWD_DR,
-    mac: reach?.mac ?? '00:00:00:00:00:00',
-    srcMac: reach?.srcMac ?? '00:00:00:00:00:00',
+    mac: reach?.mac ?? NO_MAC,
+    srcMac: reach?.srcMac ?? NO_MAC,
     ifindex: reach?.ifindex ?? 0,
     mtu: service.method === 'tun' ? Math.min(reach?.mtu ?? 0, 0xffff) : 0,
     // unreachable or failed reals lose their flows; drained ones keep them
@@ -152,10 +162,25 @@ function weightOf(real: Real, state: RealState | undefined): number {
   return state?.weight ?? real.weight;
 }
 
+/** Tunnel sources: the prefsrc of the first reached TUN real (sorry servers included) of each family, in configuration order. */
+function tunSources(inputs: Inputs): TunSources {
+  const out: TunSources = { v4: undefined, v6: undefined };
+  for (const s of inputs.config.services) {
+    if (s.method !== 'tun') continue;
+    for (const r of [...s.reals, ...(s.sorryServer ? [s.sorryServer] : [])]) {
+      const src = inputs.reach.get(String(r.addr))?.prefsrc;
+      if (!src) continue;
+      if (src.family === 'inet') out.v4 ??= src;
+      else out.v6 ??= src;
+    }
+  }
+  return out;
+}
+
 /** What the maps should hold for these inputs. Pure: it reads its inputs and changes none of them. */
 export function desiredState(inputs: Inputs): DesiredState {
   const { config } = inputs;
-  const out: DesiredState = { vips: new Map(), reals: new Map(), txports: new Set(), quorum: new Map() };
+  const out: DesiredState = { vips: new Map(), reals: new Map(), txports: new Set(), quorum: new Map(), tunSrc: tunSources(inputs) };
 
   for (const svc of config.services) {
     const reals: DesiredReal[] = [];

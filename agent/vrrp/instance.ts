@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { VirtualAddress, VrrpInstance } from '../config/model';
 import type { Clock } from '../net/clock';
+import { same } from '../net/same';
 import { gratuitousArp, unsolicitedNa } from './announce';
 import { systemHost, type VrrpHost, type VrrpSocket } from './host';
 import { VrrpMachine, type VrrpState } from './machine';
@@ -225,8 +226,7 @@ export class VrrpRunner {
   async update(next: VrrpInstance): Promise<void> {
     const prev = this.current;
     this.current = next;
-    const text = (x: unknown): string => JSON.stringify(x, (k, v: unknown) => (k === 'loc' ? undefined : v));
-    if (text([prev.unicastPeers, prev.unicastSrcIp]) !== text([next.unicastPeers, next.unicastSrcIp])) {
+    if (!same([prev.unicastPeers, prev.unicastSrcIp], [next.unicastPeers, next.unicastSrcIp])) {
       // the new sockets first: if they cannot be opened the reload fails and the old ones keep serving
       const old = [this.rx, this.tx];
       try {
@@ -237,13 +237,13 @@ export class VrrpRunner {
       }
       for (const s of old) s?.close();
     }
-    if (text([prev.trackInterfaces, prev.referenceAddress, prev.referenceFall, prev.advertInt]) !== text([next.trackInterfaces, next.referenceAddress, next.referenceFall, next.advertInt])) {
+    if (!same([prev.trackInterfaces, prev.referenceAddress, prev.referenceFall, prev.advertInt], [next.trackInterfaces, next.referenceAddress, next.referenceFall, next.advertInt])) {
       this.stopTracking();
       this.startTracking();
     }
     this.machine?.reconfigure({ advertIntCs: Math.round(next.advertInt * 100), preempt: !next.nopreempt, preemptDelay: next.preemptDelay, primaryAddr: this.primary });
     this.retrack();
-    const addressesChanged = text(prev.virtualAddresses) !== text(next.virtualAddresses);
+    const addressesChanged = !same(prev.virtualAddresses, next.virtualAddresses);
     const settled = this.vips.setAddresses(owned(next));
     if (addressesChanged) this.machine?.advertiseNow();
     await settled;

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { Config, VrrpInstance } from '../config/model';
 import type { Clock } from '../net/clock';
+import { same } from '../net/same';
 import { VrrpRunner, type VrrpCounters } from './instance';
 import type { VrrpHost } from './host';
 import { ScriptTracker } from './track';
@@ -33,15 +34,6 @@ export interface VrrpStatus {
   wantsMaster: boolean;
 }
 
-/**
- * Equal apart from where in the file they were written (`loc` at any depth:
- * tracked objects carry theirs), so a reload that only moves lines restarts
- * nothing.
- */
-export function sameDefinition(a: object, b: object): boolean {
-  const text = (x: object): string => JSON.stringify(x, (key, value: unknown) => (key === 'loc' ? undefined : value));
-  return text(a) === text(b);
-}
 
 /**
  * What a running instance cannot change in place: another VRID, interface,
@@ -69,7 +61,7 @@ export class VrrpSupervisor {
     const inPlace: [VrrpRunner, VrrpInstance][] = [];
     for (const [name, r] of [...this.runners]) {
       const w = wanted.get(name);
-      if (w && sameDefinition(w, r.inst)) continue;
+      if (w && same(w, r.inst)) continue;
       if (w && !needsRestart(r.inst, w)) {
         inPlace.push([r, w]);
         continue;
@@ -126,7 +118,7 @@ export class VrrpSupervisor {
     const lastUp = new Map<string, boolean>();
     for (const [name, t] of [...this.scripts]) {
       const def = config.vrrpScripts.find((s) => s.name === name);
-      if (!used.has(name) || !def || !sameDefinition(def, t.script)) {
+      if (!used.has(name) || !def || !same(def, t.script)) {
         t.stop();
         this.scripts.delete(name);
         lastUp.set(name, t.up);

@@ -79,7 +79,7 @@ describe('XDP attach and bpffs pins', () => {
       assert.deepEqual(second.attach(dev, 'native'), { mode: 'native', replaced: firstId });
       assert.equal(queryXdp(dev).drvProgId, second.program.info().id);
       assert.equal(openPinnedProgram(`${pinDir}/xdpvs_lb`).info().id, second.program.info().id);
-      second.detach(dev, 'native', true);
+      assert.deepEqual(second.detachAll(), [{ iface: dev }]);
       assert.equal(queryXdp(dev).attachMode, XdpAttached.NONE);
       assert.equal(fs.existsSync(`${pinDir}/xdpvs_lb`), false);
     } finally {

@@ -9,8 +9,9 @@ import { PassThrough } from 'node:stream';
 import { lookupAll, nextReach, type DeviceFacts, type IpResult, type IpRunner, type Resolved } from '../../agent/reach/lookup';
 import { parseMonitorLine, ReachMonitor, type ReachEvent } from '../../agent/reach/monitor';
 import { FakeClock } from '../support/clock';
+import { parseAddr, parseMac } from '../../agent/net/addr';
 
-const known: Resolved = { mac: '02:00:00:00:00:0b', ifindex: 0, dev: 'eth0', hop: '10.0.0.11', mtu: 1500 };
+const known: Resolved = { mac: parseMac('02:00:00:00:00:0b'), ifindex: 0, dev: 'eth0', hop: '10.0.0.11', mtu: 1500 };
 
 describe('nextReach', () => {
   it('a lookup that failed (ip did not start, timed out) keeps the last next hop', () => {
@@ -31,7 +32,7 @@ describe('nextReach', () => {
   });
 
   it('a new answer replaces the old one (a neighbour with another MAC)', () => {
-    const moved = { ...known, mac: '02:00:00:00:00:0c' };
+    const moved = { ...known, mac: parseMac('02:00:00:00:00:0c') };
     assert.equal(nextReach('10.0.0.11', known, { reached: moved }), moved);
   });
 
@@ -73,7 +74,7 @@ describe('lookupAll: every real with two ip processes', () => {
     assert.equal(ip.calls.length, 2, 'one route batch and one neighbour table');
     assert.deepEqual(ip.calls[0], ['-j', '-force', '-batch', '-']);
     assert.equal(got.size, 1000);
-    for (const a of addrs) assert.deepEqual(got.get(a), { reached: { mac: '02:00:00:00:fe:01', dev: 'eth0', hop: '10.0.0.1', mtu: 1500, prefsrc: '10.0.0.2', ifindex: 0 } });
+    for (const a of addrs) assert.deepEqual(got.get(a), { reached: { mac: parseMac('02:00:00:00:fe:01'), dev: 'eth0', hop: '10.0.0.1', mtu: 1500, prefsrc: parseAddr('10.0.0.2'), ifindex: 0 } });
   });
 
   it("the kernel's refusal is definite, other failures are not; each failed line is matched by its number", async () => {
@@ -85,7 +86,7 @@ describe('lookupAll: every real with two ip processes', () => {
       ],
     );
     const got = await lookupAll(['10.0.0.11', '10.0.0.12', '10.0.0.13'], ['eth0'], ip, devices);
-    assert.deepEqual(got.get('10.0.0.11'), { reached: { mac: '02:00:00:00:00:0b', dev: 'eth0', hop: '10.0.0.11', mtu: 1500, ifindex: 0 } });
+    assert.deepEqual(got.get('10.0.0.11'), { reached: { mac: parseMac('02:00:00:00:00:0b'), dev: 'eth0', hop: '10.0.0.11', mtu: 1500, ifindex: 0 } });
     assert.deepEqual(got.get('10.0.0.12'), { unreachable: 'RTNETLINK answers: Network is unreachable' });
     assert.deepEqual(got.get('10.0.0.13'), { unknown: 'no usable neighbour entry for 10.0.0.13 on eth1', route: { dev: 'eth1', mtu: 1400 } });
     const other = await lookupAll(['10.0.0.12'], ['eth0'], fakeIp({ '10.0.0.12': 'Error: any valid prefix is expected rather than "x".' }, []), devices);
@@ -101,7 +102,7 @@ describe('lookupAll: every real with two ip processes', () => {
 
   it('a real behind another interface than the only XDP one is reached by redirect, with that device index and MAC', async () => {
     const got = await lookupAll(['10.0.0.11'], ['eth0'], fakeIp({ '10.0.0.11': { dev: 'eth1' } }, [{ dst: '10.0.0.11', dev: 'eth1', lladdr: '02:00:00:00:00:0b' }]), devices);
-    assert.deepEqual(got.get('10.0.0.11'), { reached: { mac: '02:00:00:00:00:0b', dev: 'eth1', hop: '10.0.0.11', mtu: 1500, ifindex: 7, srcMac: '02:00:00:00:00:01' } });
+    assert.deepEqual(got.get('10.0.0.11'), { reached: { mac: parseMac('02:00:00:00:00:0b'), dev: 'eth1', hop: '10.0.0.11', mtu: 1500, ifindex: 7, srcMac: parseMac('02:00:00:00:00:01') } });
   });
 });
 

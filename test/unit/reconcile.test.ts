@@ -2,35 +2,14 @@
 // is written, in an order that never points at something missing.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import type { Config, Real, Service } from '../../agent/config/model';
-import { emptyConfig, serviceKey } from '../../agent/config/model';
-import { applyDiff, EMPTY_STATE, FakeDataplane } from '../../agent/reconcile/apply';
+import type { Config, Service } from '../../agent/config/model';
+import { cfg, real, service } from '../support/model';
+import { applyDiff, EMPTY_STATE } from '../../agent/reconcile/apply';
+import { FakeDataplane } from '../support/fake-dataplane';
 import type { Reach } from '../../agent/dataplane/reach';
 import { desiredState, realKey, type Inputs, type RealState } from '../../agent/reconcile/desired';
 import { assignIds, IdAllocator } from '../../agent/reconcile/ids';
-import { parseAddr } from '../../agent/net/addr';
-
-const LOC = { file: 'test', line: 1 };
-const real = (addr: string, weight = 1): Real => ({ addr: parseAddr(addr), port: 80, weight, inhibitOnFailure: false, checks: [], loc: LOC });
-function service(vip: string, reals: Real[], over: Partial<Service> = {}): Service {
-  return {
-    key: serviceKey('tcp', parseAddr(vip), 80),
-    vip: parseAddr(vip),
-    port: 80,
-    protocol: 'tcp',
-    scheduler: 'mh',
-    method: 'dr',
-    persistenceTimeout: 0,
-    delayLoop: 5,
-    alpha: false,
-    omega: false,
-    quorum: 1,
-    hysteresis: 0,
-    reals,
-    loc: LOC,
-    ...over,
-  };
-}
+import { parseAddr, parseMac } from '../../agent/net/addr';
 
 class World {
   vipIds = new IdAllocator(0, 511);
@@ -41,7 +20,7 @@ class World {
   prev = EMPTY_STATE;
 
   constructor(public config: Config) {
-    for (let i = 1; i < 10; i++) this.reach.set(`10.0.1.${i}`, { mac: `02:00:00:00:01:0${i}`, ifindex: 0 });
+    for (let i = 1; i < 10; i++) this.reach.set(`10.0.1.${i}`, { mac: parseMac(`02:00:00:00:01:0${i}`), ifindex: 0 });
   }
 
   inputs(): Inputs {
@@ -62,12 +41,11 @@ class World {
   }
 }
 
-const cfg = (services: Service[], ringSize = 251): Config => ({ ...emptyConfig([]), ringSize, services });
 
 describe('reconcile', () => {
-  it('first apply writes reals, then tables, then VIPs; a second apply writes nothing', () => {
+  it('first apply writes the settings, reals, then tables, then VIPs; a second apply writes nothing', () => {
     const w = new World(cfg([service('192.0.2.10', [real('10.0.1.1'), real('10.0.1.2')])]));
-    assert.deepEqual(w.step(), ['real 1', 'real 2', 'table 0', 'vip 0']);
+    assert.deepEqual(w.step(), ['settings', 'real 1', 'real 2', 'table 0', 'vip 0']);
     assert.deepEqual(w.tableOf(), new Set([1, 2]));
     assert.equal(w.dp.tables.get(0)?.length, 251);
     assert.deepEqual(w.step(), []);
@@ -192,7 +170,7 @@ describe('reconcile', () => {
     w.step();
     w.states.set(realKey(svc, svc.reals[0]!), { up: false });
     assert.deepEqual(w.step(), ['real 1 inactive', 'vip 0', 'table 0 deleted']);
-    assert.equal([...w.dp.vips.values()][0]?.tableSize, 0);
+    assert.equal([...w.dp.vipMap.values()][0]?.meta.tableSize, 0);
   });
 
   it('a shorter rr sequence goes in after the VIP size shrinks, a longer one before it grows', () => {
@@ -249,17 +227,17 @@ describe('reconcile', () => {
     w.step();
     assert.equal(w.dp.reals.get(2)?.flags, 0);
     assert.deepEqual(w.tableOf(), new Set([1]));
-    w.reach.set('10.0.2.1', { mac: '02:00:00:00:02:01', ifindex: 5, srcMac: '02:00:00:00:00:05' });
+    w.reach.set('10.0.2.1', { mac: parseMac('02:00:00:00:02:01'), ifindex: 5, srcMac: parseMac('02:00:00:00:00:05') });
     assert.deepEqual(w.step(), ['txport 5', 'real 2', 'table 0']);
   });
 
   it("TUN reals carry their path's MTU into the map (a change rewrites only the real); DR reals none", () => {
     const w = new World(cfg([service('192.0.2.10', [real('10.0.1.1')], { method: 'tun' }), service('192.0.2.11', [real('10.0.1.2')])]));
-    w.reach.set('10.0.1.1', { mac: '02:00:00:00:01:01', ifindex: 0, mtu: 1500 });
-    w.reach.set('10.0.1.2', { mac: '02:00:00:00:01:02', ifindex: 0, mtu: 1500 });
+    w.reach.set('10.0.1.1', { mac: parseMac('02:00:00:00:01:01'), ifindex: 0, mtu: 1500 });
+    w.reach.set('10.0.1.2', { mac: parseMac('02:00:00:00:01:02'), ifindex: 0, mtu: 1500 });
     w.step();
     assert.deepEqual([w.dp.reals.get(1)?.mtu, w.dp.reals.get(2)?.mtu], [1500, 0]);
-    w.reach.set('10.0.1.1', { mac: '02:00:00:00:01:01', ifindex: 0, mtu: 9000 });
+    w.reach.set('10.0.1.1', { mac: parseMac('02:00:00:00:01:01'), ifindex: 0, mtu: 9000 });
     assert.deepEqual(w.step(), ['real 1']);
     assert.equal(w.dp.reals.get(1)?.mtu, 9000);
   });

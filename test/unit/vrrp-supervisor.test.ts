@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../agent/config/load';
-import { sameDefinition } from '../../agent/vrrp/supervisor';
+import { same } from '../../agent/net/same';
 
 const instance = ['vrrp_script chk {', '  script "true"', '}', 'vrrp_instance VI_1 {', '  interface eth0', '  virtual_router_id 51', '  virtual_ipaddress {', '    10.0.0.100', '  }',
   '  track_script {', '    chk', '  }', '  track_interface {', '    eth1', '  }', '}'];
@@ -26,9 +26,9 @@ describe('VRRP reload', () => {
     const a = load('a.conf', instance);
     const moved = load('b.conf', ['! a comment', '', ...instance]);
     assert.notDeepEqual(moved.vrrpInstances[0]!.trackScripts[0]!.loc, a.vrrpInstances[0]!.trackScripts[0]!.loc);
-    assert.ok(sameDefinition(a.vrrpInstances[0]!, moved.vrrpInstances[0]!));
-    assert.ok(sameDefinition(a.vrrpScripts[0]!, moved.vrrpScripts[0]!));
+    assert.ok(same(a.vrrpInstances[0]!, moved.vrrpInstances[0]!));
+    assert.ok(same(a.vrrpScripts[0]!, moved.vrrpScripts[0]!));
     const changed = load('c.conf', instance.map((l) => (l === '    eth1' ? '    eth1 weight -10' : l)));
-    assert.ok(!sameDefinition(a.vrrpInstances[0]!, changed.vrrpInstances[0]!));
+    assert.ok(!same(a.vrrpInstances[0]!, changed.vrrpInstances[0]!));
   });
 });
