@@ -3,6 +3,7 @@
 // between modes of the same testbed, measured in the same run.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { CostResult } from './cost';
 
 export interface ModeResult {
   mode: string;
@@ -31,6 +32,8 @@ export interface BenchReport {
   leakPps: number;
   modes: ModeResult[];
   controlPlane: Record<string, number>;
+  /** ns per packet of the director's paths, BPF_PROG_TEST_RUN (bench/cost.ts); absent where the director is another machine */
+  costs?: CostResult[];
 }
 
 export interface BenchSuite {
@@ -110,6 +113,20 @@ export function markdownOne(r: BenchReport): string {
       } | ${x.vsIpvs ? `${x.vsIpvs.toFixed(2)} x` : ''} | ${x.perCoreVsIpvs ? `${x.perCoreVsIpvs.toFixed(2)} x` : ''} |`,
     );
   }
+  if (r.costs?.length) {
+    lines.push(
+      '',
+      `Per-packet cost of the director, BPF_PROG_TEST_RUN on one CPU, harness subtracted, median of ${r.costs[0]!.ns.length} interleaved round(s):`,
+      '',
+      '| path | ns per packet | min - max | harness ns | goal |',
+      '|---|---:|---:|---:|---|',
+    );
+    for (const c of r.costs) {
+      const ns = median(c.ns);
+      const goal = c.goalNs === undefined ? '' : `<= ${c.goalNs}: ${ns <= c.goalNs ? 'met' : 'not met'}`;
+      lines.push(`| ${c.case}: ${c.description} | ${ns.toFixed(1)} | ${Math.min(...c.ns).toFixed(1)} - ${Math.max(...c.ns).toFixed(1)} | ${median(c.harnessNs).toFixed(1)} | ${goal} |`);
+    }
+  }
   lines.push('', '| control plane | ms |', '|---|---:|');
   for (const [k, v] of Object.entries(r.controlPlane)) lines.push(`| ${k} | ${v.toFixed(1)} |`);
   return lines.join('\n');
@@ -147,6 +164,26 @@ export function svg(s: BenchSuite): string {
       y += rowH;
     }
     y += 12;
+    if (r.costs?.length) {
+      const maxNs = Math.max(1, ...r.costs.map((c) => Math.max(...c.ns)));
+      parts.push(`<text x="10" y="${y + 14}" font-weight="bold">${r.label}: ns per packet, BPF_PROG_TEST_RUN (median, min-max; own scale)</text>`);
+      y += 22;
+      for (const c of r.costs) {
+        const med = median(c.ns);
+        const w = (Math.max(0, med) / maxNs) * barW;
+        const lo = left + (Math.max(0, Math.min(...c.ns)) / maxNs) * barW;
+        const hi = left + (Math.max(0, Math.max(...c.ns)) / maxNs) * barW;
+        const fill = c.case === 'ceiling' ? '#9bbb59' : '#4a7ebb';
+        parts.push(
+          `<text x="${left - 8}" y="${y + 17}" text-anchor="end">${c.case}</text>` +
+            `<rect x="${left}" y="${y + 4}" width="${w.toFixed(1)}" height="20" fill="${fill}"/>` +
+            `<line x1="${lo.toFixed(1)}" x2="${hi.toFixed(1)}" y1="${y + 14}" y2="${y + 14}" stroke="#222" stroke-width="2"/>` +
+            `<text x="${(left + w + 6).toFixed(1)}" y="${y + 18}">${med.toFixed(1)} ns${c.goalNs === undefined ? '' : ` (goal ${c.goalNs})`}</text>`,
+        );
+        y += rowH;
+      }
+      y += 12;
+    }
   }
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" font-family="sans-serif" font-size="13">`,

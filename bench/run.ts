@@ -20,6 +20,7 @@ import { ask } from '../agent/control/client';
 import { median, writeSuite, type BenchReport, type BenchSuite, type ModeResult } from './report';
 import { AGENT_STOP_MS, HostsTestbed, LabTestbed, OBJ, XdpOnMachine, nicTestbed, on, readHostsFile, spawnOn, type Machine, type Testbed } from './testbed';
 import { VM_NICS, runInVm } from './vm';
+import { costLine, measureCosts, type CostResult } from './cost';
 
 const ROOT = path.join(__dirname, '..', '..');
 const FLOWS = 10_000;
@@ -287,6 +288,17 @@ function maglevTimes(): Record<string, number> {
   return out;
 }
 
+/**
+ * The per-packet costs, on the machine of a namespace testbed (the director
+ * runs here): 7 rounds of 200,000 runs per path; a smoke run (--seconds
+ * under 5), one round of 20,000.
+ */
+function costsHere(opts: BenchOptions): CostResult[] {
+  const costs = opts.seconds >= 5 ? measureCosts({ rounds: 7, repeat: 200_000 }) : measureCosts({ rounds: 1, repeat: 20_000 });
+  for (const c of costs) console.log(`cost ${costLine(c)}`);
+  return costs;
+}
+
 /** Every mode on one testbed; IPVS modes are "not measured" where the kernel has no ip_vs. */
 export async function benchOn(tb: Testbed, opts: BenchOptions, label: string): Promise<BenchReport> {
   const b = new Bench(tb, opts);
@@ -324,6 +336,7 @@ export async function benchOn(tb: Testbed, opts: BenchOptions, label: string): P
       frameBytes: 64,
       leakPps,
       modes,
+      ...(tb instanceof LabTestbed ? { costs: costsHere(opts) } : {}),
       controlPlane: { ...maglevTimes(), ...(await changeTimes(tb, Math.max(1, opts.runs))), ...(await (opts.seconds >= 5 ? reachTimes(tb, REACH_REALS, REACH_IDLE_FULL_S) : reachTimes(tb, REACH_REALS_SMOKE, 1))) },
     };
   } finally {

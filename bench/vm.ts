@@ -84,6 +84,10 @@ export async function bootVm(o: VmJob): Promise<VmResult> {
   if (!o.prebuilt) {
     const build = spawnSync(path.join(VM_DIR, 'build-image.sh'), [imageDir], { stdio: ['ignore', 'inherit', 'inherit'], timeout: o.timeoutMs });
     if (build.status !== 0) throw new Error(`bench/vm/build-image.sh failed (${build.error?.message ?? `exit ${build.status}`})`);
+  } else {
+    // nothing built here: qemu itself may still be missing (a fresh machine whose first VM is this one)
+    const tools = spawnSync(path.join(VM_DIR, 'host-tools.sh'), [], { stdio: ['ignore', 'inherit', 'inherit'], timeout: o.timeoutMs });
+    if (tools.status !== 0) throw new Error(`bench/vm/host-tools.sh failed (${tools.error?.message ?? `exit ${tools.status}`})`);
   }
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'xdpvs-vm-'));
   try {

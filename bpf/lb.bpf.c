@@ -91,7 +91,7 @@ static __always_inline const __u8 *ingress_mac(struct xdp_md *ctx, int *action, 
 }
 
 static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt,
-				   const struct real_def *real, __u32 hash,
+				   const struct real_def *real, __u32 sched,
 				   const __u8 *our_mac, __u32 *reason)
 {
 	const __u32 zero = 0;
@@ -121,7 +121,7 @@ static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt,
 			if (!(cfg->tun_src6[0] | cfg->tun_src6[1] |
 			      cfg->tun_src6[2] | cfg->tun_src6[3]))
 				goto no_source;
-			err = encap_ipv6(ctx, pkt, real, cfg, hash, our_mac);
+			err = encap_ipv6(ctx, pkt, real, cfg, flow_hash(pkt, sched), our_mac);
 		}
 	}
 	if (err) {
@@ -141,8 +141,15 @@ no_source:
 	return XDP_DROP;
 }
 
-SEC("xdp")
-int xdpvs_lb(struct xdp_md *ctx)
+/*
+ * The entry point. bpf/cost.bpf.c includes this file with XDPVS_LB_ENTRY
+ * defined, to call the same code as a function after restoring its input.
+ */
+#ifndef XDPVS_LB_ENTRY
+#define XDPVS_LB_ENTRY SEC("xdp") int
+#endif
+
+XDPVS_LB_ENTRY xdpvs_lb(struct xdp_md *ctx)
 {
 	__u64 bytes = ctx->data_end - ctx->data;
 	struct packet pkt = {};
@@ -150,7 +157,7 @@ int xdpvs_lb(struct xdp_md *ctx)
 	struct vip_meta *vip;
 	struct real_def *real;
 	const __u8 *our_mac;
-	__u32 real_id, hash, reason;
+	__u32 real_id = 0, reason;
 	int action, is_new = 0;
 
 	action = parse_packet(ctx, &pkt);
@@ -172,13 +179,11 @@ int xdpvs_lb(struct xdp_md *ctx)
 	if (pkt.frag != FRAG_NONE)
 		return record(XDP_DROP, XDPVS_R_DROP_FRAGMENT, bytes);
 
-	hash = flow_hash(&pkt, vip->sched);
-	real_id = choose_real(vip, &vk, &pkt, hash, &is_new);
-	real = active_real(real_id);
+	real = choose_real(vip, &vk, &pkt, &real_id, &is_new);
 	if (!real)
 		return record(XDP_DROP, XDPVS_R_DROP_NO_REAL, bytes);
 
-	action = forward(ctx, &pkt, real, hash, our_mac, &reason);
+	action = forward(ctx, &pkt, real, vip->sched, our_mac, &reason);
 	if (reason == XDPVS_R_FWD_DR || reason == XDPVS_R_FWD_TUN) {
 		count_traffic(&vipstats, vip->id, bytes, is_new);
 		count_traffic(&realstats, real_id, bytes, is_new);

@@ -14,6 +14,14 @@
 #define FLOW_REFRESH_NS 1000000000ULL
 #define NSEC_PER_SEC 1000000000ULL
 
+/*
+ * The clock of last_seen: CLOCK_MONOTONIC_COARSE (one tick's resolution,
+ * about 3 ns to read against about 25 for bpf_ktime_get_ns). It never runs
+ * ahead of CLOCK_MONOTONIC, which the agent reads ages against: an age the
+ * agent computes is at most one tick longer than the true one.
+ */
+#define flow_clock() bpf_ktime_get_coarse_ns()
+
 /* {addr, port, proto}, then {addr, 0, proto} for an all-port VIP. */
 static __always_inline struct vip_meta *find_vip(struct packet *pkt,
 						 struct vip_key *vk)
@@ -33,7 +41,11 @@ static __always_inline struct vip_meta *find_vip(struct packet *pkt,
 	return bpf_map_lookup_elem(&vips, vk);
 }
 
-/* The hash each scheduler indexes its ring with; README "Flow hash". */
+/*
+ * The hash each scheduler indexes its ring with; README "Flow hash". Only a
+ * new flow, or an IPv6 tunnel's flow label, needs it: an established flow is
+ * found by its key.
+ */
 static __always_inline __u32 flow_hash(const struct packet *pkt, __u32 sched)
 {
 	__u32 words[10];
@@ -88,7 +100,7 @@ static __always_inline __u32 schedule(const struct vip_meta *vip, __u32 hash)
 /*
  * How long ago an entry was last seen, 0 when last_seen is ahead of now:
  * another CPU may refresh the entry with its own, later, clock reading
- * between our bpf_ktime_get_ns() and this read, and the unsigned difference
+ * between our clock reading and this read, and the unsigned difference
  * would wrap to ~2^64 and expire a live entry.
  */
 static __always_inline __u64 entry_age(__u64 now, __u64 last_seen)
@@ -98,28 +110,32 @@ static __always_inline __u64 entry_age(__u64 now, __u64 last_seen)
 
 /*
  * A still-valid entry's real, refreshing last_seen at most once a second
- * (*refreshed then set); 0 when there is none, it expired (timeout_ns > 0)
- * or its real is no longer active.
+ * (*refreshed then set); NULL when there is none, it expired (timeout_ns >
+ * 0) or its real is no longer active. *real_id is the entry's real.
  */
-static __always_inline __u32 flow_real(struct flow_key *fk, __u64 now,
-				       __u64 timeout_ns, int *refreshed)
+static __always_inline struct real_def *flow_real(struct flow_key *fk, __u64 now,
+						  __u64 timeout_ns, int *refreshed,
+						  __u32 *real_id)
 {
 	struct flow_state *st = bpf_map_lookup_elem(&flows, fk);
+	struct real_def *real;
 	__u64 age;
 
 	if (!st)
-		return 0;
+		return NULL;
 	age = entry_age(now, st->last_seen);
 	if (timeout_ns && age > timeout_ns)
-		return 0;
-	if (!active_real(st->real_id))
-		return 0;
+		return NULL;
+	*real_id = st->real_id;
+	real = active_real(*real_id);
+	if (!real)
+		return NULL;
 	/* never backwards: an entry ahead of now is young (age 0) */
 	if (age > FLOW_REFRESH_NS) {
 		st->last_seen = now;
 		*refreshed = 1;
 	}
-	return st->real_id;
+	return real;
 }
 
 static __always_inline void flow_store(struct flow_key *fk, __u32 real_id, __u64 now)
@@ -145,47 +161,52 @@ static __always_inline void persist_key(struct flow_key *pk, const struct packet
 
 /*
  * The real for this packet: its connection entry; else, on a persistent
- * VIP, the client's persistence entry; else the scheduler. A live
- * connection keeps its client's persistence entry alive, as IPVS keeps a
- * template while it controls connections. ICMP errors are steered but never
- * create entries. Sets *is_new when a connection entry was created.
- * Returns 0 when there is no usable real.
+ * VIP, the client's persistence entry; else the scheduler, by the flow's
+ * hash. A live connection keeps its client's persistence entry alive, as
+ * IPVS keeps a template while it controls connections. ICMP errors are
+ * steered but never create entries. Sets *real_id, and *is_new when a
+ * connection entry was created. NULL when there is no usable real.
  */
-static __always_inline __u32 choose_real(const struct vip_meta *vip,
-					 const struct vip_key *vk,
-					 struct packet *pkt, __u32 hash, int *is_new)
+static __always_inline struct real_def *choose_real(const struct vip_meta *vip,
+						    const struct vip_key *vk,
+						    struct packet *pkt, __u32 *real_id,
+						    int *is_new)
 {
 	int persist = vip->flags & XDPVS_VIP_PERSIST;
-	__u64 timeout = vip->persist_timeout * NSEC_PER_SEC;
-	__u64 now = bpf_ktime_get_ns();
-	struct flow_key pk = {};
+	__u64 now = flow_clock();
+	struct real_def *real;
+	struct flow_key pk;
 	int refreshed = 0;
-	__u32 real_id;
 
-	if (persist)
-		persist_key(&pk, pkt, vk);
 	pkt->key.kind = XDPVS_FLOW_CONN;
-	real_id = flow_real(&pkt->key, now, 0, &refreshed);
-	if (real_id) {
-		if (persist && refreshed)
-			flow_store(&pk, real_id, now);
-		return real_id;
+	real = flow_real(&pkt->key, now, 0, &refreshed, real_id);
+	if (real) {
+		if (persist && refreshed) {
+			persist_key(&pk, pkt, vk);
+			flow_store(&pk, *real_id, now);
+		}
+		return real;
 	}
 
-	if (persist)
-		real_id = flow_real(&pk, now, timeout, &refreshed);
-	if (!real_id) {
-		real_id = schedule(vip, hash);
-		if (!active_real(real_id))
-			return 0;
+	real = NULL;
+	if (persist) {
+		persist_key(&pk, pkt, vk);
+		real = flow_real(&pk, now, vip->persist_timeout * NSEC_PER_SEC,
+				 &refreshed, real_id);
+	}
+	if (!real) {
+		*real_id = schedule(vip, flow_hash(pkt, vip->sched));
+		real = active_real(*real_id);
+		if (!real)
+			return NULL;
 		if (persist && !pkt->icmp)
-			flow_store(&pk, real_id, now);
+			flow_store(&pk, *real_id, now);
 	}
 	if (!pkt->icmp) {
-		flow_store(&pkt->key, real_id, now);
+		flow_store(&pkt->key, *real_id, now);
 		*is_new = 1;
 	}
-	return real_id;
+	return real;
 }
 
 #endif /* XDPVS_LOOKUP_H */

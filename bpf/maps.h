@@ -51,9 +51,14 @@ struct {
 	__type(value, __u32);
 } cursors SEC(".maps");
 
-/* Connection and persistence entries. */
+/*
+ * Connection and persistence entries. Each CPU inserts into and evicts from
+ * its own share of the entries (no common LRU list, no lock shared between
+ * CPUs on a new flow); every CPU finds every entry.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, XDPVS_MAX_FLOWS);
 	__type(key, struct flow_key);
 	__type(value, struct flow_state);

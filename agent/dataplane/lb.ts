@@ -253,6 +253,12 @@ export class LbDataplane {
     return attached;
   }
 
+  /** A map of the object besides the director's own (a harness's, as bpf/cost.bpf.c's `costframe`). */
+  extraMap(name: string): BpfMap {
+    if (name in LB_MAPS) throw new Error(`extraMap: ${name} is a director map: use its typed access`);
+    return this.obj.map(name);
+  }
+
   /** The interfaces the program is attached to, and how. */
   get attachments(): readonly { iface: string; mode: XdpMode }[] {
     return this.attachedTo;

@@ -15,16 +15,7 @@ mirror="$("$here/../../scripts/debian-mirror.sh")"
 suite=bookworm
 [ "$(id -u)" = 0 ] || { echo "build-image.sh: run as root (debootstrap)" >&2; exit 1; }
 
-missing=()
-for p in debootstrap qemu-system-x86 e2fsprogs; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "build-image.sh: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$here/host-tools.sh"
 
 node_bin="$(command -v node)"
 pkgs="$("$here/provision.sh" --list guest)"

@@ -178,8 +178,9 @@ describe('scheduling and the flow table', () => {
     const pkey = flowKey('198.51.100.7', 0, 80, FlowKind.XDPVS_FLOW_PERSIST);
     const entry = d.dp.flow(pkey);
     assert.equal(entry?.realId, first);
-    // age the entry past its 5 s without waiting (bpf_ktime_get_ns and hrtime
-    // are both CLOCK_MONOTONIC). A short timeout, because a last_seen ahead of
+    // age the entry past its 5 s without waiting (last_seen is
+    // CLOCK_MONOTONIC_COARSE, hrtime CLOCK_MONOTONIC: the same clock, one at
+    // a tick's resolution). A short timeout, because a last_seen ahead of
     // now counts as fresh (the test above), so this must not wrap below 0 on
     // a machine up for only a few seconds (a fresh VM)
     const now = process.hrtime.bigint();
@@ -206,6 +207,23 @@ describe('scheduling and the flow table', () => {
     const entry = d.dp.flow(pkey);
     assert.equal(entry?.realId, 2);
     assert.equal(entry?.lastSeen, ahead, 'a refresh never moves last_seen backwards');
+  });
+
+  it("a new entry's age, as the agent computes it, is between 0 and one tick: last_seen is on the coarse clock, never ahead of CLOCK_MONOTONIC", () => {
+    d.vip({ addr: VIP, port: 80, id: 1, table: [1, 2] });
+    const ages: number[] = [];
+    for (let sport = 7300; sport < 7400; sport++) {
+      const before = process.hrtime.bigint();
+      realOf(d.run(flowFrame({ client: '198.51.100.7', server: VIP, sport, dport: 80 })));
+      const after = process.hrtime.bigint();
+      const seen = d.dp.flow(flowKey('198.51.100.7', sport, 80, FlowKind.XDPVS_FLOW_CONN))!.lastSeen;
+      // the coarse clock is the last tick's time: at most a tick (HZ >= 100: 10 ms) before the fine one
+      assert.ok(seen <= after, `last_seen ${seen} is ahead of CLOCK_MONOTONIC ${after}`);
+      assert.ok(seen >= before - 10_000_000n, `last_seen ${seen} is more than a tick before the packet (${before})`);
+      ages.push(Number(after - seen));
+    }
+    // the census (dataplane/census.ts) counts such an entry active: its age is far below 60 s
+    assert.ok(Math.max(...ages) < 20_000_000, `ages up to ${Math.max(...ages)} ns`);
   });
 
   it('a connection entry with last_seen ahead of now keeps its real and its last_seen', () => {

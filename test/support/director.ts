@@ -48,8 +48,9 @@ export interface RealSpec {
 export class TestDirector {
   readonly dp: LbDataplane;
 
-  constructor() {
-    this.dp = LbDataplane.load({ maxFlows: 4096 });
+  /** `objectPath`: another build of the director (the cost harness); `maxFlows`: the flow table's size (default 4096). */
+  constructor(opts: { objectPath?: string; maxFlows?: number } = {}) {
+    this.dp = LbDataplane.load({ maxFlows: opts.maxFlows ?? 4096, ...(opts.objectPath ? { objectPath: opts.objectPath } : {}) });
     // BPF_PROG_TEST_RUN delivers on lo (ifindex 1) unless told otherwise
     this.dp.setInterface(TEST_IFINDEX, parseMac(DIRECTOR_MAC).bytes);
     this.dp.setSettings({ tunSrc4: parseAddr(TUN_SRC4).bytes, tunSrc6: parseAddr(TUN_SRC6).bytes });
