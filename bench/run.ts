@@ -8,7 +8,9 @@
 // namespaces joined by veth on this machine; the qemu VM booting Debian's
 // kernel (bench/vm, which has ip_vs), where the same runs plus a testbed of
 // virtio-net NICs (nics); or separate machines (--hosts-file, the
-// Vagrantfile's). Ratios are compared within one testbed only.
+// Vagrantfile's). Ratios are compared within one testbed only. Where the
+// director is this machine, the director's cost per packet in ns too
+// (cost.ts: BPF_PROG_TEST_RUN over bpf/cost.bpf.o).
 // A benchmark never asserts a speed.
 import { once } from 'node:events';
 import * as fs from 'node:fs';
@@ -406,7 +408,7 @@ export async function runBench(o: RunOptions): Promise<{ suite: BenchSuite; file
 
 if (require.main === module) {
   const cmd = new Command('bench')
-    .description('packets per second through the director, counted at the real server')
+    .description('packets per second through the director, counted at the real server; where the director is this machine, its cost per packet in ns (BPF_PROG_TEST_RUN)')
     .option(
       '--on <testbeds>',
       "comma-separated testbeds: host (namespaces and veth here), vm (a qemu VM with Debian's kernel, which has ip_vs: its veth and its virtio-net testbeds), hosts (the machines of --hosts-file), nics (the VM's virtio-net NICs; used inside the VM)",

@@ -73,21 +73,30 @@ static __always_inline int too_big(struct xdp_md *ctx, struct packet *pkt,
 static __always_inline const __u8 *ingress_mac(struct xdp_md *ctx, int *action, __u32 *reason)
 {
 	__u32 ifindex = ctx->ingress_ifindex;
-	struct iface_def *iface = bpf_map_lookup_elem(&ifaces, &ifindex);
+	__u32 slot = ifindex & (XDPVS_IFACE_SLOTS - 1);
+	struct iface_slot *fast = bpf_map_lookup_elem(&ifslots, &slot);
 	struct ethhdr *eth = frame_eth(ctx);
+	struct iface_def *iface;
+	const __u8 *mac;
 
-	if (!iface) {
-		/* the agent writes the entry before attaching: a loader forgot it */
-		*action = XDP_DROP;
-		*reason = XDPVS_R_DROP_CONFIG;
-		return NULL;
+	if (fast && fast->ifindex == ifindex) {
+		mac = fast->mac;
+	} else {
+		iface = bpf_map_lookup_elem(&ifaces, &ifindex);
+		if (!iface) {
+			/* the agent writes the entry before attaching: a loader forgot it */
+			*action = XDP_DROP;
+			*reason = XDPVS_R_DROP_CONFIG;
+			return NULL;
+		}
+		mac = iface->mac;
 	}
-	if (!eth || !mac_equal(eth->h_dest, iface->mac)) {
+	if (!eth || !mac_equal(eth->h_dest, mac)) {
 		*action = XDP_PASS;
 		*reason = XDPVS_R_PASS_NOT_LOCAL;
 		return NULL;
 	}
-	return iface->mac;
+	return mac;
 }
 
 static __always_inline int forward(struct xdp_md *ctx, struct packet *pkt,

@@ -79,6 +79,14 @@ struct {
 	__type(value, struct iface_def);
 } ifaces SEC(".maps");
 
+/* A direct-mapped copy of `ifaces`, read first (see struct iface_slot). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPVS_IFACE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct iface_slot);
+} ifslots SEC(".maps");
+
 /* Egress interfaces of two-armed directors, keyed by ifindex. */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);

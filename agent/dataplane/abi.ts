@@ -134,6 +134,12 @@ export const IfaceDef = struct('iface_def', 8, {
   pad: field('pad', 6, u16),
 });
 
+export const IfaceSlot = struct('iface_slot', 12, {
+  ifindex: field('ifindex', 0, u32),
+  mac: field('mac', 4, mac),
+  pad: field('pad', 10, u16),
+});
+
 export const LbSettings = struct('lb_settings', 20, {
   tunSrc4: field('tun_src4', 0, bytes(4)),
   tunSrc6: field('tun_src6', 4, addr),
@@ -169,6 +175,7 @@ export const STRUCTS: AnyStruct[] = [
   FlowKey,
   FlowState,
   IfaceDef,
+  IfaceSlot,
   LbSettings,
   TrafficStats,
   VerdictStats,
@@ -185,6 +192,7 @@ export type RealDefValue = ValueOf<typeof RealDef.fields>;
 export type FlowKeyValue = ValueOf<typeof FlowKey.fields>;
 export type FlowStateValue = ValueOf<typeof FlowState.fields>;
 export type IfaceDefValue = ValueOf<typeof IfaceDef.fields>;
+export type IfaceSlotValue = ValueOf<typeof IfaceSlot.fields>;
 export type LbSettingsValue = ValueOf<typeof LbSettings.fields>;
 export type TrafficStatsValue = ValueOf<typeof TrafficStats.fields>;
 export type VerdictStatsValue = ValueOf<typeof VerdictStats.fields>;
@@ -200,6 +208,7 @@ export const LB_MAPS = {
   flows: { keySize: FlowKey.size, valueSize: FlowState.size },
   settings: { keySize: 4, valueSize: LbSettings.size },
   ifaces: { keySize: 4, valueSize: IfaceDef.size },
+  ifslots: { keySize: 4, valueSize: IfaceSlot.size },
   txports: { keySize: 4, valueSize: 4 },
   vipstats: { keySize: 4, valueSize: TrafficStats.size },
   realstats: { keySize: 4, valueSize: TrafficStats.size },

@@ -26,7 +26,10 @@ import {
   FlowKey,
   FlowState,
   IfaceDef,
+  IfaceSlot,
+  type IfaceSlotValue,
   LB_MAPS,
+  Limits,
   LbSettings,
   RealDef,
   Reason,
@@ -283,12 +286,30 @@ export class LbDataplane {
     return out;
   }
 
-  /** The MAC the program accepts frames to, and sends from, on `ifindex`. */
+  /**
+   * The MAC the program accepts frames to, and sends from, on `ifindex`:
+   * into `ifaces`, then into the interface's slot of `ifslots` unless another
+   * interface still in `ifaces` holds it (the program then finds this one in
+   * `ifaces`).
+   */
   setInterface(ifindex: number, mac: Buffer): void {
     this.maps.ifaces.update(u32key(ifindex), IfaceDef.encode({ mac, pad: 0 }));
+    const holder = this.interfaceSlot(ifindex);
+    if (holder.ifindex !== 0 && holder.ifindex !== ifindex && this.maps.ifaces.lookup(u32key(holder.ifindex))) return;
+    this.maps.ifslots.update(u32key(ifindex % Limits.XDPVS_IFACE_SLOTS), IfaceSlot.encode({ ifindex, mac, pad: 0 }));
+  }
+
+  /** What the slot `ifindex` maps to holds (ifindex 0: empty). */
+  interfaceSlot(ifindex: number): IfaceSlotValue {
+    const v = this.maps.ifslots.lookup(u32key(ifindex % Limits.XDPVS_IFACE_SLOTS));
+    return v ? IfaceSlot.decode(v) : { ifindex: 0, mac: Buffer.alloc(6), pad: 0 };
   }
 
   deleteInterface(ifindex: number): boolean {
+    // the slot first: the program never finds a slot whose interface is gone from `ifaces`
+    if (this.interfaceSlot(ifindex).ifindex === ifindex) {
+      this.maps.ifslots.update(u32key(ifindex % Limits.XDPVS_IFACE_SLOTS), IfaceSlot.encode({ ifindex: 0, mac: Buffer.alloc(6), pad: 0 }));
+    }
     return this.maps.ifaces.delete(u32key(ifindex));
   }
 

@@ -21,6 +21,8 @@ enum xdpvs_limits {
 	XDPVS_MAX_REALS = 4096,
 	XDPVS_MAX_FLOWS = 1048576,
 	XDPVS_MAX_IFACES = 64,
+	/* direct-mapped slots of `ifslots`: ifindex & (XDPVS_IFACE_SLOTS - 1) */
+	XDPVS_IFACE_SLOTS = 64,
 	XDPVS_MAX_DECAP_ADDRS = 64,
 	/* prefixes the decap program accepts tunnels from */
 	XDPVS_MAX_DECAP_SOURCES = 256,
@@ -155,7 +157,7 @@ struct flow_key {
 struct flow_state {
 	__u32 real_id;
 	__u32 pad;
-	__u64 last_seen;	/* bpf_ktime_get_ns(), refreshed at most once a second */
+	__u64 last_seen;	/* CLOCK_MONOTONIC_COARSE ns, refreshed at most once a second */
 };
 
 /*
@@ -165,6 +167,20 @@ struct flow_state {
  * the real names another egress with its own src_mac).
  */
 struct iface_def {
+	__u8 mac[6];
+	__u16 pad;
+};
+
+/*
+ * Value of `ifslots`, an array the program reads before `ifaces`: slot
+ * ifindex & (XDPVS_IFACE_SLOTS - 1) holds one attached interface's entry
+ * (ifindex 0: empty), so the common case costs an array read instead of a
+ * hash lookup. An interface whose slot another one holds is found in
+ * `ifaces`, which has every interface; the agent writes `ifaces` first and
+ * clears a slot before it deletes the `ifaces` entry.
+ */
+struct iface_slot {
+	__u32 ifindex;
 	__u8 mac[6];
 	__u16 pad;
 };

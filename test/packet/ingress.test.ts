@@ -60,10 +60,39 @@ describe('director ingress: frames addressed to the interface only', () => {
     assert.deepEqual(r.data, withMacs(flowFrame(f), REAL_MAC, DIRECTOR_MAC));
   });
 
+  it("an interface whose slot another interface holds is found in ifaces: its frames are forwarded with its own MAC", () => {
+    const other = new TestDirector().real(1, { addr: '10.0.1.1', mac: REAL_MAC, method: 'dr' }).vip({ addr: '192.0.2.10', port: 80, id: 1, table: [1] });
+    try {
+      // ifindex 65 takes the slot of ifindex 1 (65 & 63 = 1) while 1 is away, and keeps it when 1 returns
+      other.dp.deleteInterface(TEST_IFINDEX);
+      other.dp.setInterface(TEST_IFINDEX + 64, Buffer.from([2, 0, 0, 0, 0, 0x65]));
+      other.dp.setInterface(TEST_IFINDEX, Buffer.from(DIRECTOR_MAC.split(':').map((x) => parseInt(x, 16))));
+      assert.equal(other.dp.interfaceSlot(TEST_IFINDEX).ifindex, TEST_IFINDEX + 64);
+      const f: FlowSpec = { client: '198.51.100.7', server: '192.0.2.10', sport: 41003, dport: 80 };
+      const r = other.run(flowFrame(f));
+      assert.equal(r.verdict, Verdict.TX);
+      assert.deepEqual(r.data, withMacs(flowFrame(f), REAL_MAC, DIRECTOR_MAC));
+      // the slot holder's MAC is not ours on ifindex 1
+      const theirs = flowFrame({ ...f, sport: 41004, dstMac: '02:00:00:00:00:65' });
+      const before = other.dp.verdicts();
+      assert.equal(other.run(theirs).verdict, Verdict.PASS);
+      assert.deepEqual(packetDeltas(before, other.dp.verdicts()), onlyOne(Reason.XDPVS_R_PASS_NOT_LOCAL, Reason.XDPVS_R_MAX));
+      // once the holder is gone, ifindex 1 gets its slot back at its next write
+      other.dp.deleteInterface(TEST_IFINDEX + 64);
+      assert.equal(other.dp.interfaceSlot(TEST_IFINDEX).ifindex, 0);
+      other.dp.setInterface(TEST_IFINDEX, Buffer.from(DIRECTOR_MAC.split(':').map((x) => parseInt(x, 16))));
+      assert.equal(other.dp.interfaceSlot(TEST_IFINDEX).ifindex, TEST_IFINDEX);
+      assert.equal(other.run(flowFrame({ ...f, sport: 41005 })).verdict, Verdict.TX);
+    } finally {
+      other.close();
+    }
+  });
+
   it('an ingress interface whose MAC the agent did not write drops VIP traffic, counted drop_config', () => {
     const bare = new TestDirector().real(1, { addr: '10.0.1.1', mac: REAL_MAC, method: 'dr' }).vip({ addr: '192.0.2.10', port: 80, id: 1, table: [1] });
     try {
       assert.equal(bare.dp.deleteInterface(TEST_IFINDEX), true);
+      assert.equal(bare.dp.interfaceSlot(TEST_IFINDEX).ifindex, 0, 'its slot is cleared too');
       const frame = flowFrame({ client: '198.51.100.7', server: '192.0.2.10', sport: 41002, dport: 80 });
       const before = bare.dp.verdicts();
       const r = bare.run(frame);
