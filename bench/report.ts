@@ -127,8 +127,10 @@ export function markdownOne(r: BenchReport): string {
       lines.push(`| ${c.case}: ${c.description} | ${ns.toFixed(1)} | ${Math.min(...c.ns).toFixed(1)} - ${Math.max(...c.ns).toFixed(1)} | ${median(c.harnessNs).toFixed(1)} | ${goal} |`);
     }
   }
-  lines.push('', '| control plane | ms |', '|---|---:|');
-  for (const [k, v] of Object.entries(r.controlPlane)) lines.push(`| ${k} | ${v.toFixed(1)} |`);
+  if (Object.keys(r.controlPlane).length > 0) {
+    lines.push('', '| control plane | ms |', '|---|---:|');
+    for (const [k, v] of Object.entries(r.controlPlane)) lines.push(`| ${k} | ${v.toFixed(1)} |`);
+  }
   return lines.join('\n');
 }
 

@@ -36,6 +36,8 @@ const AGENT_START_MS = 90_000;
 export interface BenchOptions {
   seconds: number;
   runs: number;
+  /** false: no control-plane timings (the VM layer's smoke run: the host's smoke run has them) */
+  controlPlane?: boolean;
 }
 
 export function trafgenConf(kind: 'udp' | 'syn', dstMac: string, srcMac: string, src: string, vip: string): string {
@@ -292,11 +294,12 @@ function maglevTimes(): Record<string, number> {
 
 /**
  * The per-packet costs, on the machine of a namespace testbed (the director
- * runs here): 7 rounds of 200,000 runs per path; a smoke run (--seconds
- * under 5), one round of 20,000.
+ * runs here): 7 rounds of 200,000 runs per path, a full 1M-entry flow
+ * table; a smoke run (--seconds under 5), one round of 20,000 and a table of
+ * 65,536.
  */
 function costsHere(opts: BenchOptions): CostResult[] {
-  const costs = opts.seconds >= 5 ? measureCosts({ rounds: 7, repeat: 200_000 }) : measureCosts({ rounds: 1, repeat: 20_000 });
+  const costs = opts.seconds >= 5 ? measureCosts({ rounds: 7, repeat: 200_000 }) : measureCosts({ rounds: 1, repeat: 20_000, flows: 65_536 });
   for (const c of costs) console.log(`cost ${costLine(c)}`);
   return costs;
 }
@@ -339,7 +342,10 @@ export async function benchOn(tb: Testbed, opts: BenchOptions, label: string): P
       leakPps,
       modes,
       ...(tb instanceof LabTestbed ? { costs: costsHere(opts) } : {}),
-      controlPlane: { ...maglevTimes(), ...(await changeTimes(tb, Math.max(1, opts.runs))), ...(await (opts.seconds >= 5 ? reachTimes(tb, REACH_REALS, REACH_IDLE_FULL_S) : reachTimes(tb, REACH_REALS_SMOKE, 1))) },
+      controlPlane:
+        opts.controlPlane === false
+          ? {}
+          : { ...maglevTimes(), ...(await changeTimes(tb, Math.max(1, opts.runs))), ...(await (opts.seconds >= 5 ? reachTimes(tb, REACH_REALS, REACH_IDLE_FULL_S) : reachTimes(tb, REACH_REALS_SMOKE, 1))) },
     };
   } finally {
     b.close();
@@ -420,13 +426,14 @@ if (require.main === module) {
     .option('--out <dir>', 'where the report goes', path.join(ROOT, 'bench', 'results'))
     .option('--vm-timeout <minutes>', 'the VM testbed is stopped after this long', '30')
     .option('--json <file>', 'write the testbeds\' reports (a JSON list) there and nothing else (the VM uses this; not with --on vm)')
-    .action(async (o: { on: string; hostsFile?: string; seconds: string; runs: string; out: string; vmTimeout: string; json?: string }) => {
+    .option('--no-control-plane', 'skip the control-plane timings (ring builds, check and weight to the maps, next hops of many reals)')
+    .action(async (o: { on: string; hostsFile?: string; seconds: string; runs: string; out: string; vmTimeout: string; json?: string; controlPlane: boolean }) => {
       const num = (v: string, flag: string): number => {
         const n = Number(v);
         if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag}: expected a positive number, got "${v}"`);
         return n;
       };
-      const opts = { seconds: num(o.seconds, '--seconds'), runs: Math.round(num(o.runs, '--runs')) };
+      const opts = { seconds: num(o.seconds, '--seconds'), runs: Math.round(num(o.runs, '--runs')), controlPlane: o.controlPlane };
       const on = o.on.split(',').map((s) => s.trim()).filter(Boolean);
       if (o.json) {
         if (on.includes('vm')) throw new Error('--json: not with --on vm');

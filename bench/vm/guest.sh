@@ -28,6 +28,7 @@ status=/out/status.tmp
 while read -r job args; do
   read -r -a argv <<<"$args"
   echo "guest: job $job $args"
+  started=$SECONDS
   case "$job" in
     bench) node dist/bench/run.js --json /out/report.json "${argv[@]}" </dev/null ;;
     # the packet fuzzer checks the programs on this kernel too, with fewer
@@ -35,6 +36,8 @@ while read -r job args; do
     test) FUZZ_N="${FUZZ_N:-20000}" taskset -c 0 node --test --test-reporter=spec --test-concurrency=1 "${argv[@]}" </dev/null ;;
     *) echo "guest: unknown job '$job'"; false ;;
   esac
-  echo $? >>"$status"
+  rc=$?
+  echo "guest: job $job took $((SECONDS - started)) s"
+  echo $rc >>"$status"
 done </out/job
 mv "$status" /out/status

@@ -39,6 +39,9 @@ describe('benchmark harness (smoke run)', () => {
       assert.ok(report.leakPps < 0.01 * ceiling, `${report.leakPps} pps reach the real with nothing on the director`);
       assert.equal(Object.keys(report.controlPlane).length, 7);
       for (const [k, v] of Object.entries(report.controlPlane)) assert.ok(Number.isFinite(v) && v >= 0, `${k}: ${v}`);
+      // the director is this machine: its cost per packet is in the report, every path measured once
+      assert.deepEqual(report.costs?.map((c) => [c.case, c.ns.length]), ['ceiling', 'dr', 'tun', 'dr-ipv6', 'tun-ipv6', 'dr-vlan', 'new-flow', 'syn-flood'].map((c) => [c, 1]));
+      assert.match(fs.readFileSync(files[1]!, 'utf8'), /\| dr: DR, established flow, 60-byte UDP \| [\d.]+ \|/);
       for (const f of files) assert.ok(fs.statSync(f).size > 100, f);
       assert.match(fs.readFileSync(files[1]!, 'utf8'), /\| xdpvs-dr \| [\d.]+ [kM]? ?\|/);
       assert.match(fs.readFileSync(files[2]!, 'utf8'), /^<svg /);
@@ -62,9 +65,12 @@ describe('benchmark harness (smoke run)', () => {
         client: { addr: lab.client.addr, exec: prefix(lab.client.ns) },
         real: { addr: lab.reals[0]!.addr, exec: prefix(lab.reals[0]!.ns) },
       }));
-      const { suite } = await runBench({ on: ['hosts'], hostsFile, seconds: 1, runs: 1, out, vmTimeoutMin: 1 });
+      // the control-plane timings are the test above's
+      const { suite } = await runBench({ on: ['hosts'], hostsFile, seconds: 1, runs: 1, out, vmTimeoutMin: 1, controlPlane: false });
       const report = suite.environments[0]!;
       assert.equal(report.label, 'hosts');
+      assert.deepEqual(report.controlPlane, {});
+      assert.equal(report.costs, undefined, 'the director of a hosts file is another machine: no cost per packet here');
       assert.match(report.where, new RegExp(`director ip netns exec ${lab.directors[0]!.ns} \\(${lab.directors[0]!.dev}\\)`));
       for (const m of report.modes.filter((x) => x.mode.startsWith('xdpvs') || x.mode === 'ceiling')) assert.ok(m.runs[0]! > 0, `${m.mode}: ${m.runs[0]} pps`);
       // machines are left as they were found: no XDP program on the real or the director
