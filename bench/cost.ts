@@ -12,7 +12,7 @@
 // duration, and given back the CPUs it had after.
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
-import { BpfObject } from '../native/index';
+import { BpfObject, type BpfMap } from '../native/index';
 import { Reason } from '../agent/dataplane/abi';
 import { TestDirector } from '../test/support/director';
 import { flowFrame, PROTO_TCP, PROTO_UDP, TCP_SYN } from '../test/support/packet';
@@ -117,7 +117,9 @@ function pin(cpus: string): string {
 
 class Harness {
   readonly d: TestDirector;
-  private readonly frames;
+  private readonly frames: BpfMap;
+  /** the next new flow's number: never repeats within the run, so a new-flow case never hits */
+  private counter = 1;
 
   constructor(
     objectPath: string,
@@ -126,9 +128,6 @@ class Harness {
     this.d = director(objectPath, flows);
     this.frames = this.d.dp.extraMap('costframe');
   }
-
-  /** the next new flow's number: never repeats within the run, so a new-flow case never hits */
-  private counter = 1;
 
   /** ns per packet over `repeat` runs of `c` (through the director, or the harness alone) */
   measure(c: Case, repeat: number, restoreOnly: boolean): number {
