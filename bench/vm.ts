@@ -115,7 +115,8 @@ export async function bootVm(o: VmJob): Promise<VmResult> {
     // the VM never outlives this process
     const orphan = (): void => void qemu.kill('SIGKILL');
     process.once('exit', orphan);
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => qemu.once('exit', (c, s) => resolve([c, s])));
+    // 'close': the console read to its last line, which 'exit' does not promise
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => qemu.once('close', (c, s) => resolve([c, s])));
     clearTimeout(timer);
     process.removeListener('exit', orphan);
     const files = new Map<string, string>();

@@ -265,14 +265,18 @@ export class Lab {
     return a;
   }
 
-  /** A long GET in the background: resolves with curl's exit code and bytes received. */
-  download(pathname: string, timeoutSec: number): Promise<{ code: number | null; bytes: number }> {
-    const p = spawn('ip', ['netns', 'exec', this.client.ns, 'curl', '-s', '-m', String(timeoutSec), '-o', '/dev/null', '-w', '%{size_download}', `http://${this.vip}${pathname}`], {
+  /**
+   * A long GET in the background (to the lab's VIP, or `host`): resolves with
+   * curl's exit code and bytes received, once its output is read to the end
+   * ('close', not 'exit': the last output can arrive after the process exits).
+   */
+  download(pathname: string, timeoutSec: number, host: string = this.vip): Promise<{ code: number | null; bytes: number }> {
+    const p = spawn('ip', ['netns', 'exec', this.client.ns, 'curl', '-s', '-m', String(timeoutSec), '-o', '/dev/null', '-w', '%{size_download}', `http://${host}${pathname}`], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    return new Promise((resolve) => p.once('exit', (code) => resolve({ code, bytes: Number(out) || 0 })));
+    return new Promise((resolve) => p.once('close', (code) => resolve({ code, bytes: Number(out) || 0 })));
   }
 
   /** POSTs `bytes` bytes to the VIP from the client: curl's exit code and the reply body. */
@@ -284,7 +288,7 @@ export class Lab {
     });
     let body = '';
     p.stdout.on('data', (d: Buffer) => (body += d.toString()));
-    return new Promise((resolve) => p.once('exit', (code) => resolve({ code, body })));
+    return new Promise((resolve) => p.once('close', (code) => resolve({ code, body })));
   }
 
   /** Stops every agent (SIGTERM), server and namespace; safe to call twice. */

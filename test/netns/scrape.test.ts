@@ -29,7 +29,8 @@ function timed(cmd: string, args: string[], limitMs: number): Promise<{ code: nu
   const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'], timeout: limitMs });
   let out = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve) => p.once('exit', (code) => resolve({ code, out, ms: Number(process.hrtime.bigint() - t) / 1e6 })));
+  // 'close': every byte of the output read, which 'exit' does not promise
+  return new Promise((resolve) => p.once('close', (code) => resolve({ code, out, ms: Number(process.hrtime.bigint() - t) / 1e6 })));
 }
 
 /** Writes `n` connection entries, spread over `realIds` by `share`, most seen just now. */

@@ -14,7 +14,6 @@
 // (SOAK=long) the long one: 1,000 reloads and 10 restarts.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Lab, type AgentProcess } from '../lab/lab';
@@ -117,7 +116,7 @@ describe(`soak: a compressed day (${DAY.reloads} reloads, health flapping every 
     // downloads across most of the day (4 MiB in 64 KiB chunks, paced to last about as long)
     const downloadSecs = LONG ? 400 : 30;
     const mb = 4;
-    const downloads = [0, 1, 2, 3].map(() => spawnDownload(lab, `http://${VIP2}/big?mb=${mb}&ms=${Math.floor((downloadSecs * 1000) / (mb * 16))}`, downloadSecs * 3));
+    const downloads = [0, 1, 2, 3].map(() => lab.download(`/big?mb=${mb}&ms=${Math.floor((downloadSecs * 1000) / (mb * 16))}`, downloadSecs * 3, VIP2));
     // health flaps every second
     const flag = path.join(lab.workDir, 'real3-down');
     const flapper = setInterval(() => (fs.existsSync(flag) ? fs.rmSync(flag) : fs.writeFileSync(flag, '')), 1000);
@@ -182,12 +181,3 @@ describe(`soak: a compressed day (${DAY.reloads} reloads, health flapping every 
   });
 });
 
-/** A GET from the client in the background: curl's exit code and the bytes it received. */
-function spawnDownload(lab: Lab, url: string, timeoutSec: number): Promise<{ code: number | null; bytes: number }> {
-  const p = spawn('ip', ['netns', 'exec', lab.client.ns, 'curl', '-s', '-m', String(timeoutSec), '-o', '/dev/null', '-w', '%{size_download}', url], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  let out = '';
-  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve) => p.once('exit', (code) => resolve({ code, bytes: Number(out) || 0 })));
-}
