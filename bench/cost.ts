@@ -10,11 +10,10 @@
 // new flows, the VIP's new-flow counter) grew by exactly `repeat`.
 // Runs on the CPU of the calling thread: it is pinned to one for the
 // duration, and given back the CPUs it had after.
-import { spawnSync } from 'node:child_process';
-import * as os from 'node:os';
 import { BpfObject, type BpfMap } from '../native/index';
 import { Reason } from '../agent/dataplane/abi';
 import { TestDirector } from '../test/support/director';
+import { pinThread } from '../test/support/cpu';
 import { flowFrame, PROTO_TCP, PROTO_UDP, TCP_SYN } from '../test/support/packet';
 import { median } from './report';
 import { OBJ } from './testbed';
@@ -106,15 +105,6 @@ function frameValue(frame: Buffer, vary: boolean, restoreOnly: boolean, counter:
   return v;
 }
 
-/** Sets this thread's CPUs (a taskset list); returns the list it had. */
-function pin(cpus: string): string {
-  const was = spawnSync('taskset', ['-p', '-c', String(process.pid)], { encoding: 'utf8' });
-  const r = spawnSync('taskset', ['-p', '-c', cpus, String(process.pid)], { encoding: 'utf8' });
-  if (r.status !== 0 || was.status !== 0) throw new Error(`taskset -p -c ${cpus} ${process.pid}: ${r.error?.message ?? r.stderr}`);
-  // "pid 42's current affinity list: 0,1"
-  return /:\s*(\S+)\s*$/.exec(was.stdout)?.[1] ?? `0-${os.cpus().length - 1}`;
-}
-
 class Harness {
   readonly d: TestDirector;
   private readonly frames: BpfMap;
@@ -200,7 +190,7 @@ export function compareCosts(o: CostOptions, builds: Record<string, string>): Ma
       })),
     ]);
   }
-  const had = pin('0');
+  const had = pinThread('0');
   const harnesses = new Map<string, Harness>();
   try {
     for (const [name, objectPath] of Object.entries(builds)) harnesses.set(name, new Harness(objectPath, o.flows ?? FLOWS));
@@ -222,7 +212,7 @@ export function compareCosts(o: CostOptions, builds: Record<string, string>): Ma
     }
   } finally {
     for (const h of harnesses.values()) h.close();
-    pin(had);
+    pinThread(had);
   }
   return out;
 }

@@ -7,7 +7,17 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 
 export function pinToOneCpu(cpu = 0): void {
+  pinThread(String(cpu));
+}
+
+/** Sets this thread's CPUs (a taskset list, "0" or "0-3"); returns the list it had, to give back. */
+export function pinThread(cpus: string): string {
   // without -a, taskset sets the affinity of this one thread (tid = pid)
-  const r = spawnSync('taskset', ['-p', '-c', String(cpu), String(process.pid)], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `taskset -p -c ${cpu} ${process.pid}: ${r.error?.message ?? r.stderr}`);
+  const was = spawnSync('taskset', ['-p', '-c', String(process.pid)], { encoding: 'utf8' });
+  const r = spawnSync('taskset', ['-p', '-c', cpus, String(process.pid)], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `taskset -p -c ${cpus} ${process.pid}: ${r.error?.message ?? r.stderr}`);
+  // "pid 42's current affinity list: 0,1"
+  const had = /:\s*(\S+)\s*$/.exec(was.stdout)?.[1];
+  assert.ok(was.status === 0 && had, `taskset -p -c ${process.pid}: ${was.error?.message ?? was.stderr}`);
+  return had;
 }
